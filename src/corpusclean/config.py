@@ -1,0 +1,253 @@
+"""Run configuration: one frozen dataclass per stage section, loaded from TOML.
+
+Every key has a default, so ``[language]\\nlanguages = ["en"]`` alone is a whole config. An
+unknown section or key raises :class:`~corpusclean.errors.ConfigError` naming ``section.key``.
+The defaults below are the documented defaults (see the README's configuration table).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from corpusclean.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "BoilerplateConfig",
+    "DecodeConfig",
+    "DedupConfig",
+    "ExtractConfig",
+    "LanguageConfig",
+    "OutputConfig",
+    "PipelineConfig",
+    "ReadConfig",
+]
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    """``[read]``: how inputs are found and parsed."""
+
+    #: JSONL field holding plain text.
+    jsonl_text_field: str = "text"
+    #: JSONL field holding HTML (used when the text field is absent or empty).
+    jsonl_html_field: str = "html"
+    #: JSONL field holding the record id (``source_id``); ``path:line`` when absent.
+    jsonl_id_field: str = "id"
+    #: Parquet column holding plain text.
+    parquet_text_column: str = "text"
+    #: Parquet column holding HTML.
+    parquet_html_column: str = "html"
+    #: Parquet column holding the record id.
+    parquet_id_column: str = "id"
+    #: WordPress post types kept (others are rejected ``not_content``).
+    wordpress_post_types: tuple[str, ...] = ("post", "page")
+    #: WordPress statuses kept (others are rejected ``not_published``).
+    wordpress_statuses: tuple[str, ...] = ("publish",)
+    #: Skip files and folders whose name starts with a dot when walking directories.
+    skip_hidden: bool = True
+    #: A file larger than this many bytes (after decompression) is rejected ``unreadable``.
+    max_record_bytes: int = 50_000_000
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """``[decode]``: bytes to text and character-level repair."""
+
+    enabled: bool = True
+    #: Run ftfy's mojibake repair (conservative: no quote uncurling, width or ligature folding).
+    fix_mojibake: bool = True
+    #: Decode literal ``\\uXXXX``/``\\n`` escapes when the document shows evidence of escaping.
+    decode_literal_escapes: bool = True
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """``[extract]``: HTML to main text with trafilatura."""
+
+    enabled: bool = True
+    include_tables: bool = True
+    include_comments: bool = False
+    #: trafilatura's ``favor_precision``: drop more borderline text.
+    favor_precision: bool = False
+
+
+@dataclass(frozen=True)
+class BoilerplateConfig:
+    """``[boilerplate]``: removal of lines and fragments that are not the article."""
+
+    enabled: bool = True
+    #: Rule packs shipped in ``corpusclean/rules/`` to load, by name.
+    rule_packs: tuple[str, ...] = ("news",)
+    #: Extra rule files (TOML, same format as the shipped packs) added after the packs.
+    rule_files: tuple[str, ...] = ()
+    #: Rule ids to switch off.
+    disabled_rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    """``[language]``: language identification with langdetect."""
+
+    enabled: bool = True
+    #: ISO 639-1 codes to keep; empty keeps every language.
+    languages: tuple[str, ...] = ()
+    #: langdetect reads at most this many characters (from the start of the text).
+    sample_chars: int = 2000
+    #: Fewer letters than this gives ``und``.
+    min_letters: int = 20
+    #: langdetect's random seed (it samples n-grams at random).
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """``[dedup]``: duplicate detection."""
+
+    enabled: bool = True
+    #: Reject exact duplicates (same text after case, whitespace and punctuation folding).
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: what is written, and when a run gives up."""
+
+    #: Documents with fewer words are rejected ``too_short``.
+    min_words: int = 3
+    #: Rows per Parquet part file.
+    rows_per_file: int = 100_000
+    #: Rows per Parquet row group.
+    row_group_size: int = 10_000
+    #: Parquet compression codec.
+    compression: str = "zstd"
+    #: The run fails (exit 1) when the share of ``stage_error`` rejections passes this.
+    max_error_rate: float = 0.5
+    #: Records per batch handed to the stages.
+    batch_size: int = 256
+
+
+_SECTIONS: dict[str, type] = {
+    "read": ReadConfig,
+    "decode": DecodeConfig,
+    "extract": ExtractConfig,
+    "boilerplate": BoilerplateConfig,
+    "language": LanguageConfig,
+    "dedup": DedupConfig,
+    "output": OutputConfig,
+}
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """The whole, immutable configuration of a run.
+
+    >>> PipelineConfig().language.languages
+    ()
+    >>> PipelineConfig.from_dict({"language": {"languages": ["en"]}}).language.languages
+    ('en',)
+    """
+
+    read: ReadConfig = field(default_factory=ReadConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
+    language: LanguageConfig = field(default_factory=LanguageConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> PipelineConfig:
+        """Load a config file; a missing or malformed file raises :class:`ConfigError`."""
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML in {path}: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
+        """Build a config from nested dicts (``{"section": {"key": value}}``)."""
+        if not isinstance(data, dict):
+            raise ConfigError("config must be a table of sections")
+        sections: dict[str, Any] = {}
+        for section_name, values in data.items():
+            section_type = _SECTIONS.get(section_name)
+            if section_type is None:
+                known = ", ".join(_SECTIONS)
+                raise ConfigError(f"unknown config section [{section_name}] (known: {known})")
+            if not isinstance(values, dict):
+                raise ConfigError(f"[{section_name}] must be a table")
+            sections[section_name] = _build_section(section_name, section_type, values)
+        return cls(**sections)
+
+    def replace(self, **sections: Any) -> PipelineConfig:
+        """A copy with whole sections replaced, or keys changed: ``replace(language={"languages": ("en",)})``."""
+        changes: dict[str, Any] = {}
+        for name, value in sections.items():
+            if name not in _SECTIONS:
+                raise ConfigError(f"unknown config section [{name}]")
+            if isinstance(value, dict):
+                current = dataclasses.asdict(getattr(self, name))
+                current.update(value)
+                value = _build_section(name, _SECTIONS[name], current)
+            changes[name] = value
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain JSON-able form (tuples become lists), as written to the manifest."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in _SECTIONS:
+            section = dataclasses.asdict(getattr(self, name))
+            out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+        return out
+
+
+def _build_section(section_name: str, section_type: type, values: dict[str, Any]) -> Any:
+    hints = get_type_hints(section_type)
+    known = {f.name for f in fields(section_type)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown config key {section_name}.{key}")
+        kwargs[key] = _coerce(f"{section_name}.{key}", hints[key], value)
+    return section_type(**kwargs)
+
+
+def _coerce(name: str, hint: Any, value: Any) -> Any:
+    """Check a TOML value against the field's declared type (TOML arrays become tuples)."""
+    origin = getattr(hint, "__origin__", None)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name} must be a list of strings, got {value!r}")
+        return tuple(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be an integer, got {value!r}")
+        if value < 0:
+            raise ConfigError(f"{name} must not be negative, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, got {value!r}")
+        return value
+    raise ConfigError(f"{name}: unsupported type {hint!r}")  # pragma: no cover

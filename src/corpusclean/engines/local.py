@@ -1,0 +1,264 @@
+"""The local engine: pass 1 of the two-pass plan over worker processes.
+
+Input files are grouped into tasks (deterministically, from the sorted file list); each task
+runs the per-record stages and writes its shard under ``OUT/_work/pass1/``: kept rows and
+rejected rows, each sorted by ``doc_id``, then a small JSON file that marks the task done (so
+``--resume`` skips it). Workers build their stages once and pull tasks from a queue; nothing is
+shared between them but the queue, so the rows do not depend on the worker count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+import queue
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from corpusclean.config import PipelineConfig
+from corpusclean.errors import EngineError
+from corpusclean.records import Document, Reason, Record, Rejected, Stage
+from corpusclean.schema import DOCUMENT_COLUMNS, DOCUMENT_SCHEMA, REJECTED_COLUMNS, REJECTED_SCHEMA, validate_row
+from corpusclean.sinks.parquet import write_table_atomic
+from corpusclean.sources import InputFile, read_file
+from corpusclean.stages import build_stages, run_stages
+
+__all__ = ["Task", "TaskResult", "plan_tasks", "process_records", "run_pass1", "valid_utf8"]
+
+logger = logging.getLogger(__name__)
+
+#: A task holds at most this many files or bytes (whichever comes first).
+FILES_PER_TASK = 256
+BYTES_PER_TASK = 64 << 20
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: int
+    files: tuple[InputFile, ...]
+
+
+@dataclass
+class TaskResult:
+    task_id: int
+    inputs: list[dict[str, Any]]
+    counts: dict[str, int]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def plan_tasks(files: Sequence[InputFile]) -> list[Task]:
+    """Group the (sorted) files into tasks; the grouping depends only on the files."""
+    tasks: list[Task] = []
+    current: list[InputFile] = []
+    size = 0
+    for file in files:
+        try:
+            file_size = os.stat(file.path).st_size
+        except OSError:
+            file_size = 0
+        if current and (len(current) >= FILES_PER_TASK or size + file_size > BYTES_PER_TASK):
+            tasks.append(Task(len(tasks), tuple(current)))
+            current, size = [], 0
+        current.append(file)
+        size += file_size
+    if current:
+        tasks.append(Task(len(tasks), tuple(current)))
+    return tasks
+
+
+def valid_utf8(text: str | None) -> str | None:
+    """``text`` with lone surrogates replaced (U+FFFD), so that it can be written as UTF-8."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _rejected_row(rejected: Rejected) -> dict[str, Any]:
+    row = rejected.to_row()
+    for key in ("text", "title", "detail", "source_id", "url", "source"):
+        row[key] = valid_utf8(row[key])
+    problems = validate_row(row, REJECTED_COLUMNS)
+    if problems:  # a rejection must always be writable: keep what is valid, say what was not
+        row["detail"] = f"{row['detail']} (row repaired: {'; '.join(problems)})"[:2000]
+        for column in REJECTED_COLUMNS:
+            if column.nullable and any(p.startswith(f"{column.name}:") for p in problems):
+                row[column.name] = None
+    return row
+
+
+def process_records(
+    stages: Sequence[Stage], batch: Sequence[Record], timings: dict[str, float] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run the stages over a batch and validate the survivors against the document schema.
+    Returns (document rows, rejected rows)."""
+    result = run_stages(stages, batch, timings)
+    documents: list[dict[str, Any]] = []
+    rejected = [_rejected_row(r) for r in result.rejected]
+    for record in result.records:
+        row = Document.from_record(record).to_row()
+        problems = validate_row(row, DOCUMENT_COLUMNS)
+        if problems:
+            rejection = record.reject("write", Reason.SCHEMA_INVALID, "; ".join(problems)[:2000])
+            rejected.append(_rejected_row(rejection))
+        else:
+            documents.append(row)
+    return documents, rejected
+
+
+def _read_batches(
+    files: Sequence[InputFile], config: PipelineConfig, inputs: list[dict[str, Any]]
+) -> Iterator[tuple[list[Record], list[Rejected]]]:
+    batch: list[Record] = []
+    early: list[Rejected] = []
+    for file in files:
+        result = read_file(file, config.read)
+        inputs.append(result.entry)
+        for item in result.items:
+            if isinstance(item, Rejected):
+                early.append(item)
+            else:
+                batch.append(item)
+            if len(batch) >= config.output.batch_size:
+                yield batch, early
+                batch, early = [], []
+    if batch or early:
+        yield batch, early
+
+
+def run_task(task: Task, stages: Sequence[Stage], config: PipelineConfig, shard_dir: Path) -> TaskResult:
+    """Pass 1 for one task: read, run the stages, write the shard. Deterministic."""
+    timings: dict[str, float] = {}
+    inputs: list[dict[str, Any]] = []
+    documents: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for batch, early in _read_batches(task.files, config, inputs):
+        rejected.extend(_rejected_row(r) for r in early)
+        kept_rows, rejected_rows = process_records(stages, batch, timings)
+        documents.extend(kept_rows)
+        rejected.extend(rejected_rows)
+    timings["read"] = time.perf_counter() - started - sum(timings.values())
+    documents.sort(key=lambda row: row["doc_id"])
+    rejected.sort(key=lambda row: row["doc_id"])
+    stem = f"task-{task.task_id:06d}"
+    write_table_atomic(pa.Table.from_pylist(documents, schema=DOCUMENT_SCHEMA), shard_dir / f"{stem}.documents.parquet")
+    write_table_atomic(pa.Table.from_pylist(rejected, schema=REJECTED_SCHEMA), shard_dir / f"{stem}.rejected.parquet")
+    counts = {
+        "documents": len(documents),
+        "rejected": len(rejected),
+        "stage_errors": sum(1 for r in rejected if r["reason"] == Reason.STAGE_ERROR.value),
+    }
+    result = TaskResult(task.task_id, inputs, counts, timings)
+    done = shard_dir / f"{stem}.json"
+    tmp = done.with_name(f".{done.name}.tmp")
+    tmp.write_text(json.dumps(result.__dict__, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, done)
+    return result
+
+
+def load_task_result(shard_dir: Path, task_id: int) -> TaskResult | None:
+    """The result of a task finished earlier (``--resume``), or None."""
+    path = shard_dir / f"task-{task_id:06d}.json"
+    if not path.exists():
+        return None
+    return TaskResult(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def _worker(config: PipelineConfig, shard_dir: str, tasks: Any, results: Any) -> None:
+    """Worker process: build the stages once, then run tasks until the sentinel."""
+    stages = build_stages(config)
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        try:
+            results.put(("ok", run_task(task, stages, config, Path(shard_dir))))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the run
+            results.put(("error", f"task {task.task_id}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+
+
+def run_pass1(
+    tasks: Sequence[Task],
+    config: PipelineConfig,
+    shard_dir: Path,
+    workers: int,
+    on_task_done: Callable[[TaskResult], None] | None = None,
+) -> list[TaskResult]:
+    """Run the tasks not finished yet; returns every task's result, in task order."""
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[int, TaskResult] = {}
+    pending: list[Task] = []
+    for task in tasks:
+        done = load_task_result(shard_dir, task.task_id)
+        if done is None:
+            pending.append(task)
+        else:
+            results[task.task_id] = done
+            if on_task_done:
+                on_task_done(done)
+    if workers <= 1 or len(pending) <= 1:
+        stages = build_stages(config) if pending else ()
+        for task in pending:
+            result = run_task(task, stages, config, shard_dir)
+            results[task.task_id] = result
+            if on_task_done:
+                on_task_done(result)
+    else:
+        _run_parallel(pending, config, shard_dir, min(workers, len(pending)), results, on_task_done)
+    return [results[task.task_id] for task in tasks]
+
+
+def _run_parallel(
+    pending: Sequence[Task],
+    config: PipelineConfig,
+    shard_dir: Path,
+    workers: int,
+    results: dict[int, TaskResult],
+    on_task_done: Callable[[TaskResult], None] | None,
+) -> None:
+    context = mp.get_context("spawn")
+    task_queue = context.Queue()
+    result_queue = context.Queue()
+    for task in pending:
+        task_queue.put(task)
+    for _ in range(workers):
+        task_queue.put(None)
+    processes = [
+        context.Process(target=_worker, args=(config, str(shard_dir), task_queue, result_queue), daemon=True)
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        remaining = len(pending)
+        while remaining:
+            try:
+                status, payload = result_queue.get(timeout=1.0)
+            except queue.Empty:
+                dead = [p for p in processes if p.exitcode not in (None, 0)]
+                if dead:
+                    raise EngineError(f"a worker process died (exit code {dead[0].exitcode})") from None
+                continue
+            if status == "error":
+                raise EngineError(f"a worker failed: {payload}")
+            results[payload.task_id] = payload
+            remaining -= 1
+            if on_task_done:
+                on_task_done(payload)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join(timeout=5)

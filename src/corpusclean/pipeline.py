@@ -1,0 +1,535 @@
+"""The pipeline: a run over files (two passes), and the in-memory entry points.
+
+A run is the two-pass plan of DESIGN.md:
+
+1. **pass 1** (engine, parallel): read → decode → extract → boilerplate → filter → language →
+   content hash; each task writes a shard of rows under ``OUT/_work/pass1/``;
+2. **global step**: exact-duplicate groups from the small key columns of those shards only;
+3. **pass 2**: the shards are merged in ``doc_id`` order into ``documents/`` and ``rejected/``
+   (so the rows and their order do not depend on worker count or input order), then
+   ``manifest.json`` is written last, and ``_work/`` removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpusclean import __version__
+from corpusclean.config import PipelineConfig
+from corpusclean.engines.local import TaskResult, plan_tasks, process_records, run_pass1
+from corpusclean.errors import EngineError, InputError
+from corpusclean.records import Document, Reason, Record, Rejected
+from corpusclean.schema import DOCUMENT_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
+from corpusclean.sinks.parquet import PartWriter
+from corpusclean.sources import InputFile, expand_inputs, looks_like_html, markup_kind
+from corpusclean.sources.files import doc_id_for
+from corpusclean.stages import build_stages, run_stages
+from corpusclean.stages.dedup import find_exact_duplicates
+
+__all__ = ["Pipeline", "Progress", "RunReport", "clean_document", "clean_table", "clean_text"]
+
+logger = logging.getLogger(__name__)
+
+WORK_DIR = "_work"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event: ``phase`` is ``"pass1"`` (``done``/``total`` in files) or
+    ``"global"``/``"pass2"``/``"done"``."""
+
+    phase: str
+    done: int
+    total: int
+    documents: int = 0
+
+
+@dataclass
+class RunReport:
+    """What a run did: where its output is, its counts, and its manifest."""
+
+    out: Path
+    records_in: int
+    kept: int
+    rejected: int
+    by_reason: dict[str, int]
+    by_stage: dict[str, int]
+    seconds: float
+    manifest: dict[str, Any] = field(repr=False)
+
+    @property
+    def documents_per_second(self) -> float:
+        return self.records_in / self.seconds if self.seconds > 0 else 0.0
+
+
+def _fingerprint(config: PipelineConfig, files: Sequence[InputFile]) -> str:
+    """Identifies a run's config and inputs, so that ``--resume`` never mixes two runs."""
+    stats = []
+    for file in files:
+        try:
+            stat = os.stat(file.path)
+            stats.append([file.relpath, stat.st_size, stat.st_mtime_ns])
+        except OSError:
+            stats.append([file.relpath, None, None])
+    payload = json.dumps({"version": __version__, "config": config.to_dict(), "files": stats}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _is_within(path: Path, parent: Path) -> bool:
+    try:
+        path.relative_to(parent)
+        return True
+    except ValueError:
+        return False
+
+
+class Pipeline:
+    """A configured pipeline. ``Pipeline(config).run(["raw/"], "clean/")``."""
+
+    def __init__(self, config: PipelineConfig | None = None) -> None:
+        self.config = config or PipelineConfig()
+
+    def run(
+        self,
+        inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+        out: str | os.PathLike[str],
+        *,
+        workers: int | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> RunReport:
+        """Clean ``inputs`` into the dataset directory ``out``.
+
+        Raises :class:`InputError` before any work for a missing input or an ``out`` that may
+        not be written, and :class:`EngineError` when the share of ``stage_error`` rejections
+        passes ``output.max_error_rate``. Bad records never raise: they are rejected rows.
+        """
+        started = time.perf_counter()
+        if isinstance(inputs, (str, os.PathLike)):
+            inputs = [inputs]
+        if not inputs:
+            raise InputError("no input given")
+        if resume and overwrite:
+            raise InputError("--resume and --overwrite exclude each other")
+        files = expand_inputs(inputs, skip_hidden=self.config.read.skip_hidden)
+        out_path = Path(out)
+        self._check_out(out_path, inputs, files, resume, overwrite)
+        work = out_path / WORK_DIR
+        fingerprint = _fingerprint(self.config, files)
+        self._prepare(out_path, work, fingerprint, resume)
+
+        tasks = plan_tasks(files)
+        total_files = len(files)
+        files_done = 0
+        documents_done = 0
+
+        def task_done(result: TaskResult) -> None:
+            nonlocal files_done, documents_done
+            files_done += len(result.inputs)
+            documents_done += result.counts["documents"] + result.counts["rejected"]
+            if progress:
+                progress(Progress("pass1", files_done, total_files, documents_done))
+
+        workers = workers or os.cpu_count() or 1
+        pass1_started = time.perf_counter()
+        results = run_pass1(tasks, self.config, work / "pass1", workers, task_done)
+        pass1_seconds = time.perf_counter() - pass1_started
+
+        records_in = sum(r.counts["documents"] + r.counts["rejected"] for r in results)
+        stage_errors = sum(r.counts["stage_errors"] for r in results)
+        if records_in and stage_errors / records_in > self.config.output.max_error_rate:
+            raise EngineError(
+                f"{stage_errors} of {records_in} records failed with stage errors "
+                f"({stage_errors / records_in:.0%} > output.max_error_rate "
+                f"{self.config.output.max_error_rate:.0%}); see {work / 'pass1'} for the rows"
+            )
+
+        if progress:
+            progress(Progress("global", 0, 1))
+        global_started = time.perf_counter()
+        shards = [work / "pass1" / f"task-{t.task_id:06d}" for t in tasks]
+        duplicates = self._global_step(shards)
+        global_seconds = time.perf_counter() - global_started
+
+        if progress:
+            progress(Progress("pass2", 0, 1))
+        pass2_started = time.perf_counter()
+        for directory in ("documents", "rejected"):
+            shutil.rmtree(out_path / directory, ignore_errors=True)
+        outputs, counts = self._pass2(out_path, shards, duplicates)
+        pass2_seconds = time.perf_counter() - pass2_started
+        if counts["records_in"] != records_in:  # pragma: no cover - an invariant, not an input problem
+            raise EngineError(f"row accounting failed: {counts['records_in']} rows for {records_in} records")
+
+        stage_seconds: Counter[str] = Counter()
+        for result in results:
+            stage_seconds.update(result.timings)
+        seconds = time.perf_counter() - started
+        manifest = {
+            "corpusclean_version": __version__,
+            "schema_versions": {"document": SCHEMA_VERSION, "rejected": SCHEMA_VERSION, "manifest": SCHEMA_VERSION},
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": self.config.to_dict(),
+            "inputs": [entry for result in results for entry in result.inputs],
+            "counts": counts,
+            "outputs": outputs,
+            "timings": {
+                "total_seconds": round(seconds, 3),
+                "pass1_seconds": round(pass1_seconds, 3),
+                "global_seconds": round(global_seconds, 3),
+                "pass2_seconds": round(pass2_seconds, 3),
+                "stage_cpu_seconds": {k: round(v, 3) for k, v in sorted(stage_seconds.items())},
+                "workers": workers,
+                "documents_per_second": round(records_in / seconds, 2) if seconds > 0 else None,
+            },
+        }
+        manifest["inputs"].sort(key=lambda entry: (entry["path"], entry["input"]))
+        tmp = out_path / f".{MANIFEST}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, out_path / MANIFEST)
+        shutil.rmtree(work, ignore_errors=True)
+        if progress:
+            progress(Progress("done", 1, 1))
+        return RunReport(
+            out=out_path,
+            records_in=counts["records_in"],
+            kept=counts["kept"],
+            rejected=counts["rejected"],
+            by_reason=counts["by_reason"],
+            by_stage=counts["by_stage"],
+            seconds=seconds,
+            manifest=manifest,
+        )
+
+    @staticmethod
+    def _check_out(
+        out: Path,
+        inputs: Sequence[str | os.PathLike[str]],
+        files: Sequence[InputFile],
+        resume: bool,
+        overwrite: bool,
+    ) -> None:
+        resolved_out = out.resolve()
+        for raw in inputs:
+            arg = Path(os.fspath(raw))
+            if arg.exists() and (
+                arg.resolve() == resolved_out or (arg.is_dir() and _is_within(resolved_out, arg.resolve()))
+            ):
+                raise InputError(f"output directory {out} must not be inside the input {arg}")
+        for file in files:
+            if _is_within(Path(file.path).resolve(), resolved_out):
+                raise InputError(f"input {file.path} is inside the output directory {out}")
+        if out.exists() and not out.is_dir():
+            raise InputError(f"output {out} exists and is not a directory")
+        if out.exists() and any(out.iterdir()):
+            if resume:
+                if (out / MANIFEST).exists():
+                    raise InputError(f"{out} holds a complete run; nothing to resume (use --overwrite to redo it)")
+                if not (out / WORK_DIR / "plan.json").exists():
+                    raise InputError(f"{out} is not an incomplete corpusclean run; cannot resume")
+            elif not overwrite:
+                raise InputError(f"output directory {out} is not empty (use --overwrite or --resume)")
+
+    @staticmethod
+    def _prepare(out: Path, work: Path, fingerprint: str, resume: bool) -> None:
+        plan = work / "plan.json"
+        if resume and plan.exists():
+            saved = json.loads(plan.read_text(encoding="utf-8"))
+            if saved.get("fingerprint") != fingerprint:
+                raise InputError(f"cannot resume {out}: its inputs or config differ from this run's")
+            return
+        if out.exists():
+            for child in out.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        work.mkdir(parents=True, exist_ok=True)
+        plan.write_text(json.dumps({"fingerprint": fingerprint, "version": __version__}), encoding="utf-8")
+
+    def _global_step(self, shards: Sequence[Path]) -> dict[str, str]:
+        """Exact-duplicate decisions from the key columns of the document shards."""
+        if not (self.config.dedup.enabled and self.config.dedup.exact):
+            return {}
+        columns = ["doc_id", "content_hash", "published_at"]
+        tables = [pq.read_table(f"{shard}.documents.parquet", columns=columns) for shard in shards]
+        if not tables:
+            return {}
+        return find_exact_duplicates(pa.concat_tables(tables))
+
+    def _pass2(
+        self, out: Path, shards: Sequence[Path], duplicates: dict[str, str]
+    ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
+        output = self.config.output
+        options = dict(
+            rows_per_file=output.rows_per_file,
+            row_group_size=output.row_group_size,
+            compression=output.compression,
+            relative_to=out,
+        )
+        documents = PartWriter(out / "documents", DOCUMENT_SCHEMA, **options)
+        rejected = PartWriter(out / "rejected", REJECTED_SCHEMA, **options)
+        kept = 0
+        by_reason: Counter[str] = Counter()
+        by_stage: Counter[str] = Counter()
+
+        def kept_rows() -> Iterator[dict[str, Any]]:
+            nonlocal kept
+            for row in _merge_shards([f"{s}.documents.parquet" for s in shards]):
+                if row["doc_id"] not in duplicates:
+                    kept += 1
+                    yield row
+
+        def duplicate_rows() -> Iterator[dict[str, Any]]:
+            for row in _merge_shards([f"{s}.documents.parquet" for s in shards]):
+                representative = duplicates.get(row["doc_id"])
+                if representative is not None:
+                    yield _duplicate_rejection(row, representative)
+
+        def rejected_rows() -> Iterator[dict[str, Any]]:
+            stream = heapq.merge(
+                _merge_shards([f"{s}.rejected.parquet" for s in shards]),
+                duplicate_rows() if duplicates else iter(()),
+                key=lambda row: row["doc_id"],
+            )
+            for row in stream:
+                by_reason[row["reason"]] += 1
+                by_stage[row["stage"]] += 1
+                yield row
+
+        documents.write_rows(kept_rows())
+        rejected.write_rows(rejected_rows())
+        outputs = {"documents": documents.close(), "rejected": rejected.close()}
+        rejected_total = sum(by_reason.values())
+        counts = {
+            "records_in": kept + rejected_total,
+            "kept": kept,
+            "rejected": rejected_total,
+            "by_reason": dict(sorted(by_reason.items())),
+            "by_stage": dict(sorted(by_stage.items())),
+        }
+        return outputs, counts
+
+
+def _merge_shards(paths: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """Rows of several files each sorted by doc_id, merged in doc_id order, streaming."""
+
+    def rows(path: str) -> Iterator[dict[str, Any]]:
+        parquet = pq.ParquetFile(path)
+        for batch in parquet.iter_batches(batch_size=1000):
+            yield from batch.to_pylist()
+
+    return heapq.merge(*(rows(p) for p in paths), key=lambda row: row["doc_id"])
+
+
+def _duplicate_rejection(row: dict[str, Any], representative: str) -> dict[str, Any]:
+    return {
+        "doc_id": row["doc_id"],
+        "source": row["source"],
+        "source_format": row["source_format"],
+        "source_id": row["source_id"],
+        "url": row["url"],
+        "title": row["title"],
+        "stage": "dedup",
+        "reason": Reason.EXACT_DUPLICATE.value,
+        "detail": f"same normalized text as {representative}",
+        "duplicate_of": representative,
+        "similarity": 1.0,
+        "text": row["text"],
+    }
+
+
+# --- in-memory entry points -------------------------------------------------------------
+
+
+def _record_from_value(
+    value: str | bytes,
+    *,
+    source_id: str = "",
+    source: str = ".",
+    source_format: str = "text",
+    locator: str = "",
+    html: bool | None = None,
+    metadata: dict[str, Any] | None = None,
+    extra: tuple[tuple[str, Any], ...] = (),
+) -> Record:
+    if html is None:
+        head = value[:4096] if isinstance(value, bytes) else value.lstrip()[:4096].encode("utf-8", "surrogatepass")
+        html = looks_like_html(head)
+    fields: dict[str, Any] = {
+        "doc_id": doc_id_for(source_format, source_id, locator),
+        "source": source,
+        "source_format": source_format,
+        "source_id": source_id,
+        "markup_kind": None,
+        "extra": extra,
+    }
+    if isinstance(value, bytes):
+        fields["raw"] = value
+        if html:
+            fields["markup_kind"] = "page"
+    elif html:
+        fields["markup"] = value
+        fields["markup_kind"] = markup_kind(value)
+    else:
+        fields["text"] = value
+    fields.update(metadata or {})
+    return Record(**fields)
+
+
+def clean_document(
+    text_or_bytes: str | bytes,
+    config: PipelineConfig | None = None,
+    *,
+    source_id: str = "",
+    html: bool | None = None,
+) -> Document | Rejected:
+    """Clean one document through the per-record stages (no corpus-level dedup).
+
+    ``html=None`` detects HTML from the content. Returns the :class:`Document`, or the
+    :class:`Rejected` record saying which stage rejected it and why.
+    """
+    config = config or PipelineConfig()
+    record = _record_from_value(text_or_bytes, source_id=source_id, html=html)
+    result = _run_one(record, config)
+    return result
+
+
+def _run_one(record: Record, config: PipelineConfig) -> Document | Rejected:
+    result = run_stages(build_stages(config), [record])
+    if result.rejected:
+        return result.rejected[0]
+    return Document.from_record(result.records[0])
+
+
+#: clean_text repeats the per-record stages until the text is stable, at most this often.
+CLEAN_TEXT_MAX_ROUNDS = 4
+
+
+def clean_text(text_or_bytes: str | bytes, config: PipelineConfig | None = None) -> str:
+    """The cleaned text of one document: decoded, repaired, extracted when it is HTML, with
+    boilerplate removed. Never raises for any ``str`` or ``bytes``; returns ``""`` when nothing
+    is left.
+
+    Idempotent: ``clean_text(clean_text(x)) == clean_text(x)``. A repair can reveal more work
+    (``&lt;p&gt;`` unescapes to a tag, removing a zero-width space exposes markup), so the
+    stages are applied again until the text no longer changes.
+
+    >>> clean_text("\\n\\nThe Mona Lisa doesnÃ¢â‚¬â„¢t have eyebrows.\\nAlso read: Other story\\n")
+    'The Mona Lisa doesn’t have eyebrows.'
+    """
+    if not isinstance(text_or_bytes, (str, bytes)):
+        raise TypeError(f"clean_text takes str or bytes, not {type(text_or_bytes).__name__}")
+    config = (config or PipelineConfig()).replace(
+        output={"min_words": 0}, language={"enabled": False}, dedup={"enabled": False}
+    )
+    stages = build_stages(config)
+    value: str | bytes = text_or_bytes
+    text = ""
+    for _ in range(CLEAN_TEXT_MAX_ROUNDS):
+        try:
+            result = run_stages(stages, [_record_from_value(value)])
+        except Exception:
+            logger.debug("clean_text failed", exc_info=True)
+            return ""
+        text = (result.records[0].text or "") if result.records else ""
+        if text == value:
+            break
+        value = text
+    return text
+
+
+_TABLE_METADATA = {"url", "title", "author", "published_at", "modified_at", "categories", "tags"}
+
+
+def clean_table(table: pa.Table, config: PipelineConfig | None = None) -> tuple[pa.Table, pa.Table]:
+    """Clean an Arrow table in memory (for ETL jobs running their own Spark/Ray/Airflow task).
+
+    The input has a ``text`` or ``html`` column, optionally ``id`` (else the row number) and
+    metadata columns named as in the document schema; other columns pass through to both
+    outputs. Exact duplicates inside the table are found. Returns ``(kept, rejected)`` with the
+    document and rejected schemas plus the passthrough columns.
+    """
+    config = config or PipelineConfig()
+    names = table.column_names
+    if "text" not in names and "html" not in names:
+        raise InputError("clean_table needs a 'text' or 'html' column")
+    document_names = set(DOCUMENT_SCHEMA.names) | {"html", "id"}
+    passthrough = [f for f in table.schema if f.name not in document_names]
+    records: list[Record] = []
+    for index, row in enumerate(table.to_pylist()):
+        record_id = row.get("id")
+        source_id = str(record_id) if record_id is not None else str(index)
+        html_value = row.get("html")
+        text_value = row.get("text")
+        metadata = {k: row[k] for k in _TABLE_METADATA if row.get(k) is not None}
+        for key in ("categories", "tags"):
+            if key in metadata:
+                metadata[key] = tuple(str(v) for v in metadata[key])
+        for key in ("published_at", "modified_at"):
+            if key in metadata and isinstance(metadata[key], datetime) and metadata[key].tzinfo is None:
+                metadata[key] = metadata[key].replace(tzinfo=timezone.utc)
+        extra = tuple((f.name, row[f.name]) for f in passthrough)
+        use_html = (
+            isinstance(html_value, str)
+            and html_value.strip()
+            and not (isinstance(text_value, str) and text_value.strip())
+        )
+        value = html_value if use_html else (text_value if isinstance(text_value, (str, bytes)) else "")
+        records.append(
+            _record_from_value(
+                value,
+                source_id=source_id,
+                source_format="table",
+                locator=f"row:{index}",
+                html=bool(use_html),
+                metadata=metadata,
+                extra=extra,
+            )
+        )
+    stages = build_stages(config)
+    kept_rows: list[dict[str, Any]] = []
+    rejected_rows: list[dict[str, Any]] = []
+    for start in range(0, len(records), config.output.batch_size):
+        kept, rejected = process_records(stages, records[start : start + config.output.batch_size])
+        kept_rows.extend(kept)
+        rejected_rows.extend(rejected)
+    if config.dedup.enabled and config.dedup.exact and kept_rows:
+        keys = pa.Table.from_pylist(
+            [{k: r[k] for k in ("doc_id", "content_hash", "published_at")} for r in kept_rows],
+            schema=pa.schema([DOCUMENT_SCHEMA.field(k) for k in ("doc_id", "content_hash", "published_at")]),
+        )
+        duplicates = find_exact_duplicates(keys)
+        still_kept = []
+        for row in kept_rows:
+            representative = duplicates.get(row["doc_id"])
+            if representative is None:
+                still_kept.append(row)
+            else:
+                rejection = _duplicate_rejection(row, representative)
+                rejection.update({f.name: row[f.name] for f in passthrough})
+                rejected_rows.append(rejection)
+        kept_rows = still_kept
+    document_schema = pa.schema(list(DOCUMENT_SCHEMA) + passthrough, metadata=DOCUMENT_SCHEMA.metadata)
+    rejected_schema = pa.schema(list(REJECTED_SCHEMA) + passthrough, metadata=REJECTED_SCHEMA.metadata)
+    return (
+        pa.Table.from_pylist(kept_rows, schema=document_schema),
+        pa.Table.from_pylist(rejected_rows, schema=rejected_schema),
+    )

@@ -1,0 +1,1 @@
+"""Where rows go: validated, typed Parquet files."""

@@ -1,0 +1,343 @@
+"""Decode: bytes to text, then character-level repair. Every repair applied is named in ``fixes``.
+
+Each repair is a plain function ``str -> (str, fixes)`` with an example in its docstring, so
+it can be tested, reused and reasoned about alone. Fix names (stable, documented in the README):
+
+==========================  ================================================================
+``bom``                     a byte-order mark was removed
+``encoding_detected``       the bytes were not UTF-8 and no charset was declared: detected
+``replacement_characters``  undecodable bytes were replaced by U+FFFD
+``literal_escapes``         literal ``\\uXXXX`` / ``\\n`` / ``\\/`` escapes were decoded
+``double_escaped_entities`` ``&amp;hellip;`` style entities were unescaped once
+``mojibake``                text decoded with the wrong codec was re-decoded (ftfy)
+``html_entities``           HTML entities were decoded (ftfy)
+``control_characters``      C0/C1 control or terminal escape characters were removed (ftfy)
+``line_endings``            CR / CRLF / Unicode line separators became ``\\n`` (ftfy)
+``surrogates``              UTF-16 surrogate pairs were combined (ftfy)
+``unicode_nfc``             the text was normalized to Unicode NFC (ftfy)
+``nonbreaking_spaces``      no-break and other Unicode spaces became plain spaces
+``invisible_characters``    zero-width spaces, word joiners and soft hyphens were removed
+``whitespace``              runs of spaces were collapsed; lines were stripped
+``blank_lines``             runs of blank lines, leading and trailing blank lines were removed
+==========================  ================================================================
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import charset_normalizer
+import ftfy
+
+from corpusclean.config import DecodeConfig
+from corpusclean.records import Reason, Record, Rejected, StageResult, map_records
+
+__all__ = [
+    "DecodeStage",
+    "Decoded",
+    "declared_charset",
+    "decode_bytes",
+    "decode_literal_escapes",
+    "fix_with_ftfy",
+    "normalize_whitespace",
+    "repair_text",
+    "unescape_double_escaped_entities",
+]
+
+#: ftfy, conservative: no quote uncurling, no width or ligature folding (they change right text).
+FTFY_CONFIG = ftfy.TextFixerConfig(
+    uncurl_quotes=False,
+    fix_character_width=False,
+    fix_latin_ligatures=False,
+    normalization="NFC",
+    explain=True,
+)
+
+_FTFY_FIX_NAMES = {
+    "unescape_html": "html_entities",
+    "remove_terminal_escapes": "control_characters",
+    "remove_control_chars": "control_characters",
+    "fix_c1_controls": "mojibake",
+    "fix_line_breaks": "line_endings",
+    "fix_surrogates": "surrogates",
+    "restore_byte_a0": "mojibake",
+    "replace_lossy_sequences": "mojibake",
+    "decode_inconsistent_utf8": "mojibake",
+}
+
+_BOM_CODECS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([a-zA-Z0-9_.:-]+)["']""", re.IGNORECASE)
+#: WHATWG: these labels mean windows-1252 on the web, which is a superset for printable text.
+_WEB_ALIASES = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Text decoded from bytes: the codec used and the fixes it took."""
+
+    text: str
+    encoding: str
+    fixes: tuple[str, ...] = ()
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset an HTML ``<meta>`` or XML prolog declares in the first 4 kB, as a Python
+    codec name, or None.
+
+    >>> declared_charset(b'<html><meta charset="ISO-8859-2">')
+    'iso8859-2'
+    """
+    head = data[:4096]
+    match = _XML_ENCODING.match(head) or _META_CHARSET.search(head)
+    if not match:
+        return None
+    try:
+        return codecs.lookup(match.group(1).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> Decoded | None:
+    """Bytes to text: BOM, strict UTF-8, the declared charset, else charset-normalizer.
+    None when no decoding is plausible (binary data).
+
+    >>> decode_bytes("café".encode("cp1252"), declared="cp1252").text
+    'café'
+    """
+    for bom, codec in _BOM_CODECS:
+        if data.startswith(bom):
+            try:
+                return Decoded(data.decode(codec), codec.replace("-sig", ""), ("bom",))
+            except UnicodeDecodeError:
+                break
+    if not _mostly_text(data):
+        # NUL-heavy bytes: UTF-16/32 without a BOM, or binary data, which is not text at all
+        best = charset_normalizer.from_bytes(data).best()
+        if best is not None and best.encoding.startswith(("utf_16", "utf_32")):
+            return Decoded(str(best), best.encoding.replace("_", "-"), ("encoding_detected",))
+        return None
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    for candidate in (declared, declared_charset(data)):
+        if not candidate:
+            continue
+        try:
+            name = codecs.lookup(candidate).name
+        except LookupError:
+            continue
+        name = _WEB_ALIASES.get(name, name)
+        if name in ("utf-8", "utf-16", "utf-32"):
+            continue  # declared UTF-8 but not valid UTF-8: the declaration is wrong
+        try:
+            return Decoded(data.decode(name), name)
+        except UnicodeDecodeError:
+            continue
+    best = charset_normalizer.from_bytes(data).best()
+    if best is not None:
+        return Decoded(str(best), best.encoding, ("encoding_detected",))
+    return Decoded(data.decode("utf-8", errors="replace"), "utf-8", ("replacement_characters",))
+
+
+def _mostly_text(data: bytes) -> bool:
+    """True when at most 1% of the bytes are control bytes other than whitespace."""
+    if not data:
+        return True
+    controls = sum(1 for b in data[:65536] if b < 32 and b not in (9, 10, 12, 13))
+    return controls <= len(data[:65536]) / 100
+
+
+_ESCAPE = re.compile(
+    r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|\\u([0-9a-fA-F]{4})"
+    r"|\\([nrt/])"
+)
+_UNICODE_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
+_LITERAL_NEWLINE = re.compile(r"\\[nr]")
+
+
+def _has_escape_evidence(text: str) -> bool:
+    """Escapes are decoded only where the document shows it was escaped: a ``\\uXXXX``
+    sequence, or literal ``\\n`` but no real line break at all."""
+    if _UNICODE_ESCAPE.search(text):
+        return True
+    return "\n" not in text and len(_LITERAL_NEWLINE.findall(text)) >= 2
+
+
+def decode_literal_escapes(text: str) -> tuple[str, tuple[str, ...]]:
+    r"""Decode literal JSON escapes left in text by double encoding.
+
+    ``\"`` and ``\'`` are data, not escapes; lone surrogate escapes stay as they are.
+
+    >>> decode_literal_escapes(r"China\u2019s AI \ud83d\ude00 a\/b")
+    ('China’s AI 😀 a/b', ('literal_escapes',))
+    >>> decode_literal_escapes(r"use \n for a newline" + "\n")
+    ('use \\n for a newline\n', ())
+    """
+    if "\\" not in text or not _has_escape_evidence(text):
+        return text, ()
+
+    def replace(match: re.Match[str]) -> str:
+        high, low, single, simple = match.groups()
+        if high:
+            return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+        if single:
+            code = int(single, 16)
+            return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+        return {"n": "\n", "r": "\n", "t": "\t", "/": "/"}[simple]
+
+    fixed = _ESCAPE.sub(replace, text)
+    return fixed, ("literal_escapes",) if fixed != text else ()
+
+
+_DOUBLE_ENTITY = re.compile(r"&amp;(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+
+
+def unescape_double_escaped_entities(text: str) -> tuple[str, tuple[str, ...]]:
+    """``&amp;hellip;`` → ``&hellip;`` (then the ordinary entity pass decodes it).
+
+    >>> unescape_double_escaped_entities("Wait&amp;hellip; it&amp;#8217;s")
+    ('Wait&hellip; it&#8217;s', ('double_escaped_entities',))
+    """
+    if "&amp;" not in text:
+        return text, ()
+    fixed = _DOUBLE_ENTITY.sub(r"&\1;", text)
+    return fixed, ("double_escaped_entities",) if fixed != text else ()
+
+
+def fix_with_ftfy(text: str, fix_mojibake: bool = True) -> tuple[str, tuple[str, ...]]:
+    """ftfy's repairs, line by line as ``ftfy.fix_text`` does, but keeping its explanations.
+
+    >>> fix_with_ftfy("The Mona Lisa doesnÃ¢â‚¬â„¢t have eyebrows.")
+    ('The Mona Lisa doesn’t have eyebrows.', ('mojibake',))
+    """
+    config = FTFY_CONFIG if fix_mojibake else FTFY_CONFIG._replace(fix_encoding=False)
+    names: list[str] = []
+    out: list[str] = []
+    pos = 0
+    while pos < len(text):
+        textbreak = text.find("\n", pos) + 1 or len(text)
+        textbreak = min(textbreak, pos + config.max_decode_length)
+        segment = text[pos:textbreak]
+        if config.unescape_html == "auto" and "<" in segment:
+            config = config._replace(unescape_html=False)
+        fixed, explanation = ftfy.fix_and_explain(segment, config)
+        if fixed != segment:
+            for step in explanation or ():
+                action, parameter = step
+                if action in ("encode", "decode", "transcode"):
+                    name = "mojibake"
+                elif action == "normalize":
+                    name = "unicode_nfc"
+                else:
+                    name = _FTFY_FIX_NAMES.get(parameter, parameter)
+                if name not in names:
+                    names.append(name)
+        out.append(fixed)
+        pos = textbreak
+    return "".join(out), tuple(names)
+
+
+_NONBREAKING = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f]")
+#: Zero-width space, word joiner, BOM, soft hyphen. ZWJ/ZWNJ are kept: scripts and emoji need them.
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
+_SPACE_RUN = re.compile(r"[ \t\f\v]{2,}|\t")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def normalize_whitespace(text: str) -> tuple[str, tuple[str, ...]]:
+    """Plain spaces, no invisible characters, stripped lines, one blank line between paragraphs,
+    no leading or trailing blank lines.
+
+    >>> normalize_whitespace("\\n\\n Hong\\u00a0Kong  \\n\\n\\n\\nnext\\u200b line \\n\\n")
+    ('Hong Kong\\n\\nnext line', ('nonbreaking_spaces', 'invisible_characters', 'whitespace', 'blank_lines'))
+    """
+    fixes: list[str] = []
+    new = _NONBREAKING.sub(" ", text)
+    if new != text:
+        fixes.append("nonbreaking_spaces")
+    text = new
+    new = _INVISIBLE.sub("", text)
+    if new != text:
+        fixes.append("invisible_characters")
+    text = new
+    new = "\n".join(_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
+    if new != text:
+        fixes.append("whitespace")
+    text = new
+    new = _BLANK_RUNS.sub("\n\n", text).strip("\n")
+    if new != text:
+        fixes.append("blank_lines")
+    return new, tuple(fixes)
+
+
+def repair_text(text: str, config: DecodeConfig | None = None) -> tuple[str, tuple[str, ...]]:
+    """Every text-level repair, in order; returns the text and the fixes applied.
+
+    >>> repair_text("\\n\\nChina\\\\u2019s  AI&amp;hellip;\\n")
+    ('China’s AI…', ('literal_escapes', 'double_escaped_entities', 'html_entities', 'whitespace', 'blank_lines'))
+    """
+    config = config or DecodeConfig()
+    fixes: list[str] = []
+    steps = []
+    if config.decode_literal_escapes:
+        steps.append(decode_literal_escapes)
+    steps.append(unescape_double_escaped_entities)
+    steps.append(lambda t: fix_with_ftfy(t, config.fix_mojibake))
+    steps.append(normalize_whitespace)
+    for step in steps:
+        text, names = step(text)
+        fixes.extend(n for n in names if n not in fixes)
+    return text, tuple(fixes)
+
+
+class DecodeStage:
+    """Bytes to text (or markup) and character repair of plain text."""
+
+    name = "decode"
+
+    def __init__(self, config: DecodeConfig) -> None:
+        self.config = config
+
+    def __call__(self, batch: Sequence[Record]) -> StageResult:
+        return map_records(self.name, batch, self.process)
+
+    def process(self, record: Record) -> Record | Rejected:
+        fixes: tuple[str, ...] = ()
+        changes: dict[str, object] = {}
+        if record.raw is not None:
+            decoded = decode_bytes(record.raw, record.declared_charset)
+            if decoded is None:
+                return record.reject(self.name, Reason.DECODE_FAILED, "binary or undecodable bytes", text=None)
+            fixes = decoded.fixes
+            changes.update(raw=None, source_encoding=decoded.encoding)
+            if record.markup_kind is not None:
+                changes["markup"] = decoded.text
+            else:
+                changes["text"] = decoded.text
+        markup = changes.get("markup", record.markup)
+        text = changes.get("text", record.text)
+        if not self.config.enabled:
+            return dataclasses.replace(record, **changes, fixes=record.with_fixes(fixes))
+        if isinstance(markup, str) and self.config.decode_literal_escapes:
+            markup, escape_fixes = decode_literal_escapes(markup)
+            changes["markup"] = markup
+            fixes += escape_fixes
+        elif isinstance(text, str):
+            text, text_fixes = repair_text(text, self.config)
+            changes["text"] = text
+            fixes += text_fixes
+        return dataclasses.replace(record, **changes, fixes=record.with_fixes(fixes))

@@ -1,0 +1,246 @@
+"""Extract: HTML pages and fragments to main text with trafilatura, and metadata to columns.
+
+trafilatura runs with its cross-document deduplication off, so a document's text never depends
+on which documents came before it. Its output tree is turned into text here, one block per
+paragraph with a blank line between blocks (trafilatura's own ``txt`` output separates
+paragraphs by a single newline, which loses the paragraph structure).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from corpusclean.config import DecodeConfig, ExtractConfig
+from corpusclean.records import Reason, Record, Rejected, StageResult, map_records
+from corpusclean.sources.wordpress import url_host
+from corpusclean.stages.decode import normalize_whitespace, repair_text
+
+__all__ = [
+    "ExtractStage",
+    "clean_title",
+    "fragment_to_text",
+    "strip_wordpress_markup",
+    "tree_to_text",
+]
+
+_GUTENBERG_COMMENT = re.compile(r"<!--\s*/?wp:[^>]*?-->", re.DOTALL)
+#: Shortcodes whose whole content is dropped (media embeds: no text of the article).
+_DROPPED_SHORTCODES = re.compile(
+    r"\[(embed|gallery|video|audio|playlist)\b[^\]]*\](?:.*?\[/\1\])?", re.DOTALL | re.IGNORECASE
+)
+#: Paired shortcodes (``[caption …]text[/caption]``, unknown ones): the tags go, the text stays.
+_PAIRED_SHORTCODE = re.compile(r"\[([a-zA-Z_][\w-]*)(?:\s[^\]]*)?\](.*?)\[/\1\]", re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+
+
+def strip_wordpress_markup(markup: str) -> str:
+    """Remove Gutenberg block comments and shortcodes from WordPress content, keeping the text
+    inside paired shortcodes such as ``[caption]``.
+
+    >>> strip_wordpress_markup('<!-- wp:paragraph --><p>Hi [caption id="1"]A cat[/caption]</p>[embed]x[/embed]')
+    '<p>Hi A cat</p>'
+    """
+    markup = _GUTENBERG_COMMENT.sub("", markup)
+    markup = _DROPPED_SHORTCODES.sub("", markup)
+    previous = None
+    while previous != markup:  # nested shortcodes: strip from the inside out
+        previous = markup
+        markup = _PAIRED_SHORTCODE.sub(r"\2", markup)
+    return markup
+
+
+def clean_title(title: str | None) -> str | None:
+    """Tags stripped, entities decoded, whitespace collapsed; None when nothing is left.
+
+    >>> clean_title("China&#8217;s <em>AI</em>\\n industry")
+    'China’s AI industry'
+    """
+    if title is None:
+        return None
+    text = html.unescape(_TAG.sub("", title))
+    text = _SPACES.sub(" ", text).strip()
+    return text or None
+
+
+def _inline_text(element: etree._Element, keep_whitespace: bool = False) -> str:
+    """Text of a block. Source whitespace (newlines included) is a space, as a browser shows
+    it; only ``<lb/>`` is a line break. ``keep_whitespace`` keeps it as is (code blocks)."""
+    parts: list[str] = []
+
+    def add(text: str | None) -> None:
+        if text:
+            parts.append(text if keep_whitespace else _SPACES.sub(" ", text))
+
+    def walk(node: etree._Element) -> None:
+        if node.tag == "lb":
+            parts.append("\n")
+        else:
+            add(node.text)
+        for child in node:
+            walk(child)
+            add(child.tail)
+
+    walk(element)
+    return "".join(parts)
+
+
+_HAS_CONTENT = re.compile(r"\w")
+
+
+def tree_to_text(body: etree._Element) -> str:
+    """trafilatura's output tree to text: a blank line between blocks, list items as ``- item``
+    lines, table rows as ``cell | cell`` lines. Lines of punctuation only (a dash after a
+    dateline, a bullet) carry no text and are left out, except in code blocks."""
+    blocks: list[str] = []
+    for block in body:
+        if block.tag == "list":
+            items = [_inline_text(item).strip() for item in block.iter("item")]
+            text = "\n".join(f"- {item}" for item in items if _HAS_CONTENT.search(item))
+        elif block.tag == "table":
+            rows = []
+            for row in block.iter("row"):
+                cells = [_inline_text(cell).strip() for cell in row.iter("cell")]
+                if any(_HAS_CONTENT.search(cell) for cell in cells):
+                    rows.append(" | ".join(cells))
+            text = "\n".join(rows)
+        elif block.tag == "code":
+            text = _inline_text(block, keep_whitespace=True)
+        else:
+            lines = (line.strip() for line in _inline_text(block).split("\n"))
+            text = "\n".join(line for line in lines if _HAS_CONTENT.search(line))
+        if text.strip():
+            blocks.append(text.strip("\n"))
+    return "\n\n".join(blocks)
+
+
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "blockquote",
+    "pre",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "tr",
+    "figure",
+    "figcaption",
+    "dd",
+    "dt",
+}
+
+
+def fragment_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment, a blank line after each block element: the fallback
+    for fragments where trafilatura finds no main text (short posts, feed items)."""
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return ""
+    for bad in root.xpath("//script|//style|//noscript|//iframe|//template"):
+        bad.drop_tree()
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag == "br":
+            element.tail = "\n" + (element.tail or "")
+        elif element.tag in _BLOCK_TAGS:
+            element.tail = "\n\n" + (element.tail or "")
+    return root.text_content()
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+class ExtractStage:
+    """Markup to main text (trafilatura), page metadata to columns, titles cleaned."""
+
+    name = "extract"
+
+    def __init__(self, config: ExtractConfig, decode: DecodeConfig | None = None) -> None:
+        self.config = config
+        decode = decode or DecodeConfig()
+        self._repair: Callable[[str], tuple[str, tuple[str, ...]]] = (
+            (lambda text: repair_text(text, decode)) if decode.enabled else normalize_whitespace
+        )
+
+    def __call__(self, batch: Sequence[Record]) -> StageResult:
+        return map_records(self.name, batch, self.process)
+
+    def _extract(self, markup: str, kind: str) -> tuple[str, dict[str, object]]:
+        if kind == "fragment":
+            markup = strip_wordpress_markup(markup)
+            document_html = f"<html><body><article>{markup}</article></body></html>"
+        else:
+            document_html = markup
+        result = trafilatura.bare_extraction(
+            document_html,
+            with_metadata=kind == "page",
+            include_comments=self.config.include_comments,
+            include_tables=self.config.include_tables,
+            favor_precision=self.config.favor_precision,
+            deduplicate=False,
+            date_extraction_params={"outputformat": "%Y-%m-%dT%H:%M:%S", "extensive_search": True},
+        )
+        text = tree_to_text(result.body) if result is not None and result.body is not None else ""
+        if not text.strip() and kind == "fragment":
+            text = fragment_to_text(markup)
+        metadata: dict[str, object] = {}
+        if result is not None and kind == "page":
+            metadata = {
+                "title": result.title,
+                "author": result.author,
+                "url": result.url,
+                "published_at": _parse_date(result.date),
+                "categories": tuple(result.categories or ()),
+                "tags": tuple(result.tags or ()),
+            }
+        return text, metadata
+
+    def process(self, record: Record) -> Record | Rejected:
+        if record.markup is None:
+            return record
+        if not self.config.enabled:
+            text, metadata = fragment_to_text(record.markup), {}
+        else:
+            text, metadata = self._extract(record.markup, record.markup_kind or "page")
+        text, fixes = self._repair(text)
+        changes: dict[str, object] = {"markup": None, "markup_kind": None, "text": text}
+        for key, value in metadata.items():  # values the reader set (WordPress fields) win
+            if value and not getattr(record, key):
+                changes[key] = value
+        title = changes.get("title", record.title)
+        changes["title"] = clean_title(title) if isinstance(title, str) else None
+        url = changes.get("url", record.url)
+        if record.source_format == "html" and isinstance(url, str) and url_host(url):
+            changes["source"] = url_host(url)
+        updated = dataclasses.replace(record, **changes, fixes=record.with_fixes(fixes))
+        if not text.strip():
+            return updated.reject(self.name, Reason.EXTRACT_EMPTY, "no main text found", text=record.markup)
+        return updated
