@@ -168,3 +168,19 @@ def test_every_input_file_is_accounted_for(tmp_path):
     assert report.records_in == report.kept + report.rejected == 7
     reasons = {r["source_id"]: r["reason"] for r in read_dataset(out, "rejected").to_pylist()}
     assert reasons == {"empty.txt": "extract_empty", "garbage.bin": "decode_failed"}
+
+
+def test_same_rows_whatever_the_workers_and_input_order(tmp_path):
+    corpus = tmp_path / "c"
+    for group in ("a", "b", "c"):
+        (corpus / group).mkdir(parents=True)
+        for name in SAMPLE.iterdir():
+            shutil.copy(name, corpus / group / f"{group}-{name.name}")
+    (corpus / "b" / "dupe.txt").write_text((SAMPLE / "003_697903a1038d4863.txt").read_text().upper())
+    one = tmp_path / "one"
+    two = tmp_path / "two"
+    report = Pipeline().run([corpus / "a", corpus / "b", corpus / "c"], one, workers=1)
+    Pipeline().run([corpus / "c", corpus / "a", corpus / "b"], two, workers=2)
+    assert report.records_in == 16
+    for kind in ("documents", "rejected"):
+        assert read_dataset(one, kind).equals(read_dataset(two, kind)), kind

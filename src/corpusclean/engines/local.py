@@ -35,9 +35,11 @@ __all__ = ["Task", "TaskResult", "plan_tasks", "process_records", "run_pass1", "
 
 logger = logging.getLogger(__name__)
 
-#: A task holds at most this many files or bytes (whichever comes first).
+#: A task holds at most this many files or bytes (whichever comes first) …
 FILES_PER_TASK = 256
 BYTES_PER_TASK = 64 << 20
+#: … and small corpora are still split into about this many tasks, so that every worker has work.
+TARGET_TASKS = 64
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,9 @@ class TaskResult:
 
 
 def plan_tasks(files: Sequence[InputFile]) -> list[Task]:
-    """Group the (sorted) files into tasks; the grouping depends only on the files."""
+    """Group the (sorted) files into tasks. The grouping depends only on the files (never on
+    the worker count), so that ``--resume`` with other ``--workers`` finds the same tasks."""
+    files_per_task = min(FILES_PER_TASK, max(1, -(-len(files) // TARGET_TASKS)))
     tasks: list[Task] = []
     current: list[InputFile] = []
     size = 0
@@ -64,7 +68,7 @@ def plan_tasks(files: Sequence[InputFile]) -> list[Task]:
             file_size = os.stat(file.path).st_size
         except OSError:
             file_size = 0
-        if current and (len(current) >= FILES_PER_TASK or size + file_size > BYTES_PER_TASK):
+        if current and (len(current) >= files_per_task or size + file_size > BYTES_PER_TASK):
             tasks.append(Task(len(tasks), tuple(current)))
             current, size = [], 0
         current.append(file)
