@@ -116,7 +116,7 @@ def test_validate_passes_and_manifest_adds_up(seed_run):
     counts = manifest["counts"]
     assert counts["records_in"] == counts["kept"] + counts["rejected"] == 5
     assert [entry["path"] for entry in manifest["inputs"]] == sorted(p.name for p in SAMPLE.iterdir())
-    assert {entry["format"] for entry in manifest["inputs"]} == {"text", "json"}
+    assert {entry["format"] for entry in manifest["inputs"]} == {"text", "wordpress_rest"}
     assert all(len(entry["sha256"]) == 64 and entry["error"] is None for entry in manifest["inputs"])
 
 

@@ -15,7 +15,7 @@ from tests.conftest import SAMPLE
 
 def test_seed_004_is_wordpress_by_content():
     data = (SAMPLE / "004_51577e432841c7f4.txt").read_bytes()
-    assert detect_format(data, "004_51577e432841c7f4.txt").format == "json"
+    assert detect_format(data, "004_51577e432841c7f4.txt").format == "json"  # the reader; rows say wordpress_rest
     [file] = [f for f in expand_inputs([SAMPLE]) if f.relpath.startswith("004")]
     result = read_file(file, ReadConfig())
     [record] = result.items

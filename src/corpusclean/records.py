@@ -54,6 +54,14 @@ class Reason(str, enum.Enum):
     STAGE_ERROR = "stage_error"
 
 
+class _Current(enum.Enum):
+    TEXT = "current text"
+
+
+#: Default of :meth:`Record.reject`'s ``text``: the record's text (or markup, or bytes) as it is.
+CURRENT_TEXT = _Current.TEXT
+
+
 @dataclass(frozen=True)
 class Removal:
     """One piece of text a stage removed: which rule, what text, on which line (1-based)."""
@@ -113,10 +121,11 @@ class Record:
         *,
         duplicate_of: str | None = None,
         similarity: float | None = None,
-        text: str | None = None,
+        text: str | _Current | None = CURRENT_TEXT,
     ) -> Rejected:
-        """The rejection of this record, carrying its text at this point."""
-        if text is None:
+        """The rejection of this record, carrying its text at this point (``text=None``: none,
+        e.g. for binary data that is not text at all)."""
+        if isinstance(text, _Current):
             text = self.text if self.text is not None else self.markup
             if text is None and self.raw is not None:
                 text = self.raw.decode("utf-8", errors="replace")

@@ -246,13 +246,15 @@ def _read_json(file: InputFile, data: bytes, config: ReadConfig) -> Iterator[Rec
         if generic and all(r is not None for r in records):
             yield from (r for r in records if r is not None)
             return
+        wordpress_dump = any(non_post_kind(item) for item in items)
+        source_format = "wordpress_rest" if wordpress_dump else "json"
         base = Record(
-            doc_id=doc_id_for("json", file.relpath, ""),
+            doc_id=doc_id_for(source_format, file.relpath, ""),
             source=file.parent,
-            source_format="json",
+            source_format=source_format,
             source_id=file.source_id,
         )
-        yield base.reject("read", Reason.NOT_CONTENT, f"not a document: {', '.join(kinds)}", text=None)
+        yield base.reject("read", Reason.NOT_CONTENT, f"not a document: {', '.join(kinds)}")
         return
     post_indexes = {i for i, _ in posts}
     for i, item in enumerate(items):
@@ -381,5 +383,8 @@ def read_file(file: InputFile, config: ReadConfig) -> FileResult:
         if items:  # the records read before the failure are kept; the rest is one row
             message = f"after {len(items)} records: {message}"
         items.append(unreadable(file, message, reader.format))
+    formats = {item.source_format for item in items}
+    if len(formats) == 1:  # e.g. "wordpress_rest" rather than the reader's "json"
+        entry["format"] = formats.pop()
     entry["records"] = len(items)
     return FileResult(entry, items)

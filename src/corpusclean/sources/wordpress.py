@@ -8,6 +8,7 @@ are never read, so they cannot reach the text.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -97,7 +98,7 @@ def _author(obj: dict[str, Any]) -> str | None:
             first = authors[0]
             for key in ("name", "slug"):
                 if isinstance(first.get(key), str) and first[key].strip():
-                    return first[key].strip()
+                    return html.unescape(first[key]).strip()
     author = obj.get("author")
     if isinstance(author, (int, str)) and not isinstance(author, bool) and str(author).strip():
         return str(author)
@@ -109,7 +110,7 @@ def _terms(obj: dict[str, Any], field: str, taxonomy: str) -> tuple[str, ...]:
     embedded = obj.get("_embedded")
     if isinstance(embedded, dict) and isinstance(embedded.get("wp:term"), list):
         names = [
-            term["name"]
+            html.unescape(term["name"]).strip()
             for group in embedded["wp:term"]
             if isinstance(group, list)
             for term in group

@@ -101,6 +101,8 @@ def tree_to_text(body: etree._Element) -> str:
     lines, table rows as ``cell | cell`` lines. Lines of punctuation only (a dash after a
     dateline, a bullet) carry no text and are left out, except in code blocks."""
     blocks: list[str] = []
+    if body.text and _HAS_CONTENT.search(body.text):  # text outside any block is still text
+        blocks.append(_SPACES.sub(" ", body.text).strip())
     for block in body:
         if block.tag == "list":
             items = [_inline_text(item).strip() for item in block.iter("item")]
@@ -119,6 +121,8 @@ def tree_to_text(body: etree._Element) -> str:
             text = "\n".join(line for line in lines if _HAS_CONTENT.search(line))
         if text.strip():
             blocks.append(text.strip("\n"))
+        if block.tail and _HAS_CONTENT.search(block.tail):
+            blocks.append(_SPACES.sub(" ", block.tail).strip())
     return "\n\n".join(blocks)
 
 
@@ -169,13 +173,22 @@ def fragment_to_text(markup: str) -> str:
 
 
 def _parse_date(value: str | None) -> datetime | None:
+    """A UTC datetime from htmldate's ``%Y-%m-%dT%H:%M:%S%z`` output (offset may be empty).
+
+    >>> _parse_date("2024-03-18T09:30:00+0100").isoformat()
+    '2024-03-18T08:30:00+00:00'
+    >>> _parse_date("2024-03-18T00:00:00").isoformat()
+    '2024-03-18T00:00:00+00:00'
+    """
     if not value:
         return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    for pattern in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(value, pattern)
+        except ValueError:
+            continue
+        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return None
 
 
 class ExtractStage:
@@ -206,7 +219,9 @@ class ExtractStage:
             include_tables=self.config.include_tables,
             favor_precision=self.config.favor_precision,
             deduplicate=False,
-            date_extraction_params={"outputformat": "%Y-%m-%dT%H:%M:%S", "extensive_search": True},
+            # %z keeps the page's UTC offset; no extensive search: it turns a "© 2024" footer into
+            # 2024-01-01, a date the page never states
+            date_extraction_params={"outputformat": "%Y-%m-%dT%H:%M:%S%z", "extensive_search": False},
         )
         text = tree_to_text(result.body) if result is not None and result.body is not None else ""
         if not text.strip() and kind == "fragment":
