@@ -25,7 +25,7 @@ from tests.conftest import SAMPLE, read_dataset
 
 
 def test_clean_text_str_bytes_html():
-    assert clean_text("  Hello   world.  ") == "Hello world."
+    assert clean_text("  Hello   world.  \n\n\n\nBye. ") == "Hello   world.\n\nBye."
     assert clean_text("Grüße aus Köln, sagte er.".encode("cp1252")) == "Grüße aus Köln, sagte er."
     html = "<html><body><article><p>" + "A sentence of the article body. " * 10 + "</p></article></body></html>"
     assert clean_text(html).startswith("A sentence of the article body.")

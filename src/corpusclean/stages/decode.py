@@ -17,7 +17,7 @@ it can be tested, reused and reasoned about alone. Fix names (stable, documented
 ``unicode_nfc``             the text was normalized to Unicode NFC (ftfy)
 ``nonbreaking_spaces``      no-break and other Unicode spaces became plain spaces
 ``invisible_characters``    zero-width spaces, word joiners and soft hyphens were removed
-``whitespace``              runs of spaces were collapsed; lines were stripped
+``whitespace``              trailing spaces on lines, spaces at the start and end were removed
 ``blank_lines``             runs of blank lines, leading and trailing blank lines were removed
 ==========================  ================================================================
 """
@@ -218,8 +218,9 @@ def unescape_double_escaped_entities(text: str) -> tuple[str, tuple[str, ...]]:
     return fixed, ("double_escaped_entities",) if fixed != text else ()
 
 
-def fix_with_ftfy(text: str, fix_mojibake: bool = True) -> tuple[str, tuple[str, ...]]:
-    """ftfy's repairs, line by line as ``ftfy.fix_text`` does, but keeping its explanations.
+def fix_with_ftfy(text: str, fix_mojibake: bool = True, by_line: bool = True) -> tuple[str, tuple[str, ...]]:
+    """ftfy's repairs, line by line as ``ftfy.fix_text`` does (``by_line=False``: the text as
+    one segment, as ``ftfy.fix_text_segment`` does), keeping ftfy's explanations as fix names.
 
     >>> fix_with_ftfy("The Mona Lisa doesnÃ¢â‚¬â„¢t have eyebrows.")
     ('The Mona Lisa doesn’t have eyebrows.', ('mojibake',))
@@ -229,7 +230,7 @@ def fix_with_ftfy(text: str, fix_mojibake: bool = True) -> tuple[str, tuple[str,
     out: list[str] = []
     pos = 0
     while pos < len(text):
-        textbreak = text.find("\n", pos) + 1 or len(text)
+        textbreak = (text.find("\n", pos) + 1 or len(text)) if by_line else len(text)
         textbreak = min(textbreak, pos + config.max_decode_length)
         segment = text[pos:textbreak]
         if config.unescape_html == "auto" and "<" in segment:
@@ -254,40 +255,39 @@ def fix_with_ftfy(text: str, fix_mojibake: bool = True) -> tuple[str, tuple[str,
 _NONBREAKING = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f]")
 #: Zero-width space, word joiner, BOM, soft hyphen. ZWJ/ZWNJ are kept: scripts and emoji need them.
 _INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
-_SPACE_RUN = re.compile(r"[ \t\f\v]{2,}|\t")
+_TRAILING_SPACE = re.compile(r"[ \t\f\v]+$", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def normalize_whitespace(text: str) -> tuple[str, tuple[str, ...]]:
-    """Plain spaces, no invisible characters, stripped lines, one blank line between paragraphs,
-    no leading or trailing blank lines.
+    """Plain spaces, no invisible characters, no trailing spaces, one blank line between
+    paragraphs, no leading or trailing whitespace. Spaces inside a line and indentation are
+    kept: they are the author's.
 
     >>> normalize_whitespace("\\n\\n Hong\\u00a0Kong  \\n\\n\\n\\nnext\\u200b line \\n\\n")
     ('Hong Kong\\n\\nnext line', ('nonbreaking_spaces', 'invisible_characters', 'whitespace', 'blank_lines'))
     """
     fixes: list[str] = []
-    new = _NONBREAKING.sub(" ", text)
-    if new != text:
-        fixes.append("nonbreaking_spaces")
-    text = new
-    new = _INVISIBLE.sub("", text)
-    if new != text:
-        fixes.append("invisible_characters")
-    text = new
-    new = "\n".join(_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
-    if new != text:
-        fixes.append("whitespace")
-    text = new
-    new = _BLANK_RUNS.sub("\n\n", text).strip("\n")
-    if new != text:
-        fixes.append("blank_lines")
-    return new, tuple(fixes)
+
+    def step(name: str, new: str) -> None:
+        nonlocal text
+        if new != text:
+            if name not in fixes:
+                fixes.append(name)
+            text = new
+
+    step("nonbreaking_spaces", _NONBREAKING.sub(" ", text))
+    step("invisible_characters", _INVISIBLE.sub("", text))
+    step("whitespace", _TRAILING_SPACE.sub("", text))
+    step("blank_lines", _BLANK_RUNS.sub("\n\n", text).strip("\n"))
+    step("whitespace", text.strip())  # spaces before the first and after the last word
+    return text, tuple(fixes)
 
 
 def repair_text(text: str, config: DecodeConfig | None = None) -> tuple[str, tuple[str, ...]]:
     """Every text-level repair, in order; returns the text and the fixes applied.
 
-    >>> repair_text("\\n\\nChina\\\\u2019s  AI&amp;hellip;\\n")
+    >>> repair_text("\\n\\nChina\\\\u2019s AI&amp;hellip; \\n")
     ('China’s AI…', ('literal_escapes', 'double_escaped_entities', 'html_entities', 'whitespace', 'blank_lines'))
     """
     config = config or DecodeConfig()
