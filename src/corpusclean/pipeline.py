@@ -12,6 +12,7 @@ A run is the two-pass plan of DESIGN.md:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import json
@@ -33,7 +34,7 @@ from corpusclean import __version__
 from corpusclean.config import PipelineConfig
 from corpusclean.engines.local import TaskResult, plan_tasks, process_records, run_pass1
 from corpusclean.errors import EngineError, InputError
-from corpusclean.records import Document, Reason, Record, Rejected
+from corpusclean.records import Document, Reason, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
 from corpusclean.sinks.parquet import PartWriter
 from corpusclean.sources import InputFile, expand_inputs, looks_like_html, markup_kind
@@ -419,6 +420,19 @@ def _run_one(record: Record, config: PipelineConfig) -> Document | Rejected:
     return Document.from_record(result.records[0])
 
 
+@functools.lru_cache(maxsize=16)
+def _text_stages(config: PipelineConfig) -> tuple[Stage, ...]:
+    """The stages ``clean_text`` runs for ``config``, built once per config.
+
+    A memo, not shared state: the key is an immutable config and the stages it builds hold no
+    mutable data they would carry from one call to the next (language and dedup are off), so
+    it cannot change any result; it saves parsing and compiling the rule packs on every call.
+    """
+    return build_stages(
+        config.replace(output={"min_words": 0}, language={"enabled": False}, dedup={"enabled": False})
+    )
+
+
 #: clean_text repeats the per-record stages until the text is stable, at most this often.
 CLEAN_TEXT_MAX_ROUNDS = 4
 
@@ -437,10 +451,7 @@ def clean_text(text_or_bytes: str | bytes, config: PipelineConfig | None = None)
     """
     if not isinstance(text_or_bytes, (str, bytes)):
         raise TypeError(f"clean_text takes str or bytes, not {type(text_or_bytes).__name__}")
-    config = (config or PipelineConfig()).replace(
-        output={"min_words": 0}, language={"enabled": False}, dedup={"enabled": False}
-    )
-    stages = build_stages(config)
+    stages = _text_stages(config or PipelineConfig())
     value: str | bytes = text_or_bytes
     text = ""
     for _ in range(CLEAN_TEXT_MAX_ROUNDS):

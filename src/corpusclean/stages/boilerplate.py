@@ -29,7 +29,7 @@ else:  # pragma: no cover
 
 __all__ = ["BoilerplateStage", "Rule", "load_rules", "remove_boilerplate"]
 
-_RULE_KEYS = {"id", "scope", "pattern", "description", "max_chars", "case_sensitive"}
+_RULE_KEYS = {"id", "scope", "pattern", "description", "max_chars", "case_sensitive", "contains"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,12 @@ class Rule:
     pattern: regex.Pattern[str]
     description: str = ""
     max_chars: int = 200
+    #: Lower-case strings of which a line must contain one for the pattern to be tried at all
+    #: (a cheap pre-check: patterns that start with wildcards are slow on every line).
+    contains: tuple[str, ...] = ()
+
+    def may_match(self, lowered_line: str) -> bool:
+        return not self.contains or any(hint in lowered_line for hint in self.contains)
 
 
 def _parse_rules(data: dict[str, Any], origin: str) -> list[Rule]:
@@ -67,6 +73,7 @@ def _parse_rules(data: dict[str, Any], origin: str) -> list[Rule]:
                 pattern=pattern,
                 description=raw.get("description", ""),
                 max_chars=int(raw.get("max_chars", 200)),
+                contains=tuple(str(hint).lower() for hint in raw.get("contains", ())),
             )
         )
     return rules
@@ -110,23 +117,32 @@ def remove_boilerplate(text: str, rules: Sequence[Rule]) -> tuple[str, tuple[Rem
     removed: list[Removal] = []
     kept: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):
-        stripped = line.strip()
-        if not stripped:
+        if not line.strip():
             kept.append(line)
             continue
-        rule = next(
-            (r for r in line_rules if len(stripped) <= r.max_chars and r.pattern.fullmatch(stripped)),
-            None,
-        )
-        if rule is not None:
-            removed.append(Removal(rule.id, stripped, number))
-            continue
+        # inline fragments first, so that a line left holding only boilerplate is then
+        # removed by a line rule in the same pass (one pass is enough: idempotent)
+        lowered = line.lower()
         for inline in inline_rules:
+            if not inline.may_match(lowered):
+                continue
             for match in inline.pattern.finditer(line):
                 if match.group(0).strip():
                     removed.append(Removal(inline.id, match.group(0).strip(), number))
             line = inline.pattern.sub("", line)
-        if line.strip():
+            lowered = line.lower()
+        stripped = line.strip()
+        rule = next(
+            (
+                r
+                for r in line_rules
+                if len(stripped) <= r.max_chars and r.may_match(lowered) and r.pattern.fullmatch(stripped)
+            ),
+            None,
+        )
+        if rule is not None:
+            removed.append(Removal(rule.id, stripped, number))
+        elif stripped:
             kept.append(line)
     if not removed:
         return text, ()
