@@ -184,3 +184,24 @@ def test_same_rows_whatever_the_workers_and_input_order(tmp_path):
     assert report.records_in == 16
     for kind in ("documents", "rejected"):
         assert read_dataset(one, kind).equals(read_dataset(two, kind)), kind
+
+
+def test_invalid_rows_become_schema_invalid_rejections(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    lines = [
+        json.dumps({"id": "ok", "text": "A perfectly ordinary sentence for the dataset."}),
+        # a lone surrogate survives JSON decoding but is not valid UTF-8: it cannot be written
+        json.dumps({"id": "bad", "text": "A sentence with a lone surrogate \ud800 inside it."}),
+    ]
+    (corpus / "r.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    out = tmp_path / "out"
+    # with text repair on, ftfy replaces the lone surrogate (fix "surrogates"); off, it reaches the writer
+    config = PipelineConfig.from_dict({"decode": {"enabled": False}})
+    report = Pipeline(config).run([corpus], out, workers=1)
+    assert (report.kept, report.by_reason) == (1, {"schema_invalid": 1})
+    [row] = read_dataset(out, "rejected").to_pylist()
+    assert (row["source_id"], row["stage"]) == ("bad", "write")
+    assert "surrogate" in row["detail"]
+    assert "\ufffd" in row["text"]  # kept, made writable
+    assert validate_output(out) == []

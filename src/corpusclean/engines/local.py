@@ -14,6 +14,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import re
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -78,15 +79,14 @@ def plan_tasks(files: Sequence[InputFile]) -> list[Task]:
     return tasks
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def valid_utf8(text: str | None) -> str | None:
     """``text`` with lone surrogates replaced (U+FFFD), so that it can be written as UTF-8."""
     if text is None:
         return None
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _rejected_row(rejected: Rejected) -> dict[str, Any]:

@@ -13,7 +13,7 @@ it can be tested, reused and reasoned about alone. Fix names (stable, documented
 ``html_entities``           HTML entities were decoded (ftfy)
 ``control_characters``      C0/C1 control or terminal escape characters were removed (ftfy)
 ``line_endings``            CR / CRLF / Unicode line separators became ``\\n`` (ftfy)
-``surrogates``              UTF-16 surrogate pairs were combined (ftfy)
+``surrogates``              surrogate pairs were combined, unpaired ones replaced (ftfy)
 ``unicode_nfc``             the text was normalized to Unicode NFC (ftfy)
 ``nonbreaking_spaces``      no-break and other Unicode spaces became plain spaces
 ``invisible_characters``    zero-width spaces, word joiners and soft hyphens were removed
