@@ -17,6 +17,8 @@ from corpusclean.stages.filter import LengthFilterStage
 from corpusclean.stages.language import LanguageStage
 
 PAGE = """<!DOCTYPE html><html><head><title>Ignored | Site</title>
+<meta property="og:site_name" content="Example News">
+<meta property="article:published_time" content="2024-03-18T09:30:00+01:00">
 <link rel="canonical" href="https://news.example.com/2024/story"></head><body>
 <nav><a href="/">Home</a> <a href="/world">World</a></nav>
 <article><h1>Rivers rise after the storm</h1>
@@ -44,6 +46,9 @@ def test_extract_page_keeps_paragraphs_and_drops_chrome():
     assert "- Route 9 is closed\n- Ferries are suspended" in result.text
     assert "Home" not in result.text and "All rights reserved" not in result.text
     assert result.url == "https://news.example.com/2024/story"
+    assert result.site_name == "Example News"
+    assert result.title == "Rivers rise after the storm"
+    assert result.published_at.isoformat() == "2024-03-18T08:30:00+00:00"
     assert result.source == "news.example.com"
     assert result.markup is None
 

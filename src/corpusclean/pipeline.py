@@ -467,7 +467,7 @@ def clean_text(text_or_bytes: str | bytes, config: PipelineConfig | None = None)
     return text
 
 
-_TABLE_METADATA = {"url", "title", "author", "published_at", "modified_at", "categories", "tags"}
+_TABLE_METADATA = {"url", "title", "author", "site_name", "published_at", "modified_at", "categories", "tags"}
 
 
 def clean_table(table: pa.Table, config: PipelineConfig | None = None) -> tuple[pa.Table, pa.Table]:

@@ -91,6 +91,7 @@ class Record:
     url: str | None = None
     title: str | None = None
     author: str | None = None
+    site_name: str | None = None
     published_at: datetime | None = None
     modified_at: datetime | None = None
     categories: tuple[str, ...] = ()
@@ -183,6 +184,7 @@ class Document:
     url: str | None
     title: str | None
     author: str | None
+    site_name: str | None
     published_at: datetime | None
     modified_at: datetime | None
     categories: tuple[str, ...]
@@ -210,6 +212,7 @@ class Document:
             url=record.url,
             title=record.title,
             author=record.author,
+            site_name=record.site_name,
             published_at=record.published_at,
             modified_at=record.modified_at,
             categories=record.categories,

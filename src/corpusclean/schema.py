@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a column is added, removed or changes meaning.
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 _STRING_LIST = pa.list_(pa.string())
 _REMOVAL = pa.struct(
@@ -96,6 +96,7 @@ DOCUMENT_COLUMNS: tuple[Column, ...] = (
     Column("url", pa.string(), True, "Canonical URL when known."),
     Column("title", pa.string(), True, "Title, tags stripped, entities decoded, whitespace collapsed."),
     Column("author", pa.string(), True, "Author display name, else login, else id as a string."),
+    Column("site_name", pa.string(), True, "Name of the site, when the page or export states it."),
     Column("published_at", _TIMESTAMP, True, "Publication time in UTC (never a file time)."),
     Column("modified_at", _TIMESTAMP, True, "Last modification time in UTC (never a file time)."),
     Column("categories", _STRING_LIST, False, "Category names, else ids as strings."),

@@ -268,6 +268,7 @@ class ExtractStage:
             metadata = {
                 "title": result.title,
                 "author": result.author,
+                "site_name": result.sitename,
                 "url": result.url,
                 "published_at": _parse_date(result.date),
                 "categories": tuple(result.categories or ()),
