@@ -61,10 +61,7 @@ INPUT_FIELDS = ("path", "format", "records", "error")
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
 #: Values in the golden file that are known to be wrong; each has an xfail test below.
-KNOWN_ISSUES = [
-    "text/article-cp1252.txt is decoded as cp1250: 'crème brûlée' became 'crčme brűlée' "
-    "(test_cp1252_text_is_decoded_as_cp1252)",
-]
+KNOWN_ISSUES: list[str] = []
 
 
 # --- running and summarizing ----------------------------------------------------------------
@@ -409,7 +406,7 @@ def test_workers_do_not_change_the_output(run_dir: Path, tmp_path: Path, monkeyp
         assert _rows(out / table) == _rows(run_dir / table), f"{table}/ differs between 1 and 2 workers"
 
 
-# --- known bugs (see KNOWN_ISSUES): the right behaviour, expected to fail for now ------------------
+# --- behaviour that was once wrong (each test failed before its fix) ---------------------------------
 
 
 def test_html_date_keeps_its_utc_offset(documents: list[dict[str, Any]]) -> None:
@@ -422,11 +419,6 @@ def test_no_date_invented_from_a_copyright_year(documents: list[dict[str, Any]])
     assert row["published_at"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decode_bytes takes charset-normalizer's best() as is; cp1250 and cp1252 tie (chaos 0) on "
-    "English text and cp1250 comes first, so è/û become č/ű",
-)
 def test_cp1252_text_is_decoded_as_cp1252(documents: list[dict[str, Any]]) -> None:
     row = _one(documents, source_id="text/article-cp1252.txt")
     assert "crème brûlée" in row["text"]

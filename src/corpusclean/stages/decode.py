@@ -24,17 +24,15 @@ it can be tested, reused and reasoned about alone. Fix names (stable, documented
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-import charset_normalizer
 import ftfy
 
 from corpusclean.config import DecodeConfig
 from corpusclean.records import Reason, Record, Rejected, StageResult, map_records
+from corpusclean.stages.charset import Decoded, declared_charset, decode_bytes
 
 __all__ = [
     "DecodeStage",
@@ -68,97 +66,6 @@ _FTFY_FIX_NAMES = {
     "replace_lossy_sequences": "mojibake",
     "decode_inconsistent_utf8": "mojibake",
 }
-
-_BOM_CODECS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([a-zA-Z0-9_.:-]+)["']""", re.IGNORECASE)
-#: WHATWG: these labels mean windows-1252 on the web, which is a superset for printable text.
-_WEB_ALIASES = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """Text decoded from bytes: the codec used and the fixes it took."""
-
-    text: str
-    encoding: str
-    fixes: tuple[str, ...] = ()
-
-
-def declared_charset(data: bytes) -> str | None:
-    """The charset an HTML ``<meta>`` or XML prolog declares in the first 4 kB, as a Python
-    codec name, or None.
-
-    >>> declared_charset(b'<html><meta charset="ISO-8859-2">')
-    'iso8859-2'
-    """
-    head = data[:4096]
-    match = _XML_ENCODING.match(head) or _META_CHARSET.search(head)
-    if not match:
-        return None
-    try:
-        return codecs.lookup(match.group(1).decode("ascii")).name
-    except (LookupError, UnicodeDecodeError):
-        return None
-
-
-def decode_bytes(data: bytes, declared: str | None = None) -> Decoded | None:
-    """Bytes to text: BOM, strict UTF-8, the declared charset, else charset-normalizer.
-    None when no decoding is plausible (binary data).
-
-    >>> decode_bytes("café".encode("cp1252"), declared="cp1252").text
-    'café'
-    """
-    for bom, codec in _BOM_CODECS:
-        if data.startswith(bom):
-            try:
-                return Decoded(data.decode(codec), codec.replace("-sig", ""), ("bom",))
-            except UnicodeDecodeError:
-                break
-    if not _mostly_text(data):
-        # NUL-heavy bytes: UTF-16/32 without a BOM, or binary data, which is not text at all
-        best = charset_normalizer.from_bytes(data).best()
-        if best is not None and best.encoding.startswith(("utf_16", "utf_32")):
-            return Decoded(str(best), best.encoding.replace("_", "-"), ("encoding_detected",))
-        return None
-    try:
-        return Decoded(data.decode("utf-8"), "utf-8")
-    except UnicodeDecodeError:
-        pass
-    for candidate in (declared, declared_charset(data)):
-        if not candidate:
-            continue
-        try:
-            name = codecs.lookup(candidate).name
-        except LookupError:
-            continue
-        name = _WEB_ALIASES.get(name, name)
-        if name in ("utf-8", "utf-16", "utf-32"):
-            continue  # declared UTF-8 but not valid UTF-8: the declaration is wrong
-        try:
-            return Decoded(data.decode(name), name)
-        except UnicodeDecodeError:
-            continue
-    best = charset_normalizer.from_bytes(data).best()
-    if best is not None:
-        return Decoded(str(best), best.encoding, ("encoding_detected",))
-    return Decoded(data.decode("utf-8", errors="replace"), "utf-8", ("replacement_characters",))
-
-
-def _mostly_text(data: bytes) -> bool:
-    """True when at most 1% of the bytes are control bytes other than whitespace."""
-    if not data:
-        return True
-    controls = sum(1 for b in data[:65536] if b < 32 and b not in (9, 10, 12, 13))
-    return controls <= len(data[:65536]) / 100
-
 
 _ESCAPE = re.compile(
     r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
@@ -332,10 +239,14 @@ class DecodeStage:
         text = changes.get("text", record.text)
         if not self.config.enabled:
             return dataclasses.replace(record, **changes, fixes=record.with_fixes(fixes))
-        if isinstance(markup, str) and self.config.decode_literal_escapes:
-            markup, escape_fixes = decode_literal_escapes(markup)
-            changes["markup"] = markup
-            fixes += escape_fixes
+        if isinstance(markup, str):
+            # Markup is repaired after extraction, as text. Escapes are decoded before only in
+            # fragments (double-encoded JSON content: `<\/p>` would break the parse); never in
+            # whole pages, whose scripts and JSON-LD hold escapes that are right where they are.
+            if record.markup_kind == "fragment" and self.config.decode_literal_escapes:
+                markup, escape_fixes = decode_literal_escapes(markup)
+                changes["markup"] = markup
+                fixes += escape_fixes
         elif isinstance(text, str):
             text, text_fixes = repair_text(text, self.config)
             changes["text"] = text
