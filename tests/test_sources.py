@@ -164,3 +164,17 @@ def test_unreadable_file_becomes_a_row(tmp_path):
     result = read_file(file, ReadConfig())
     assert result.entry["error"].startswith("cannot read")
     assert result.items[0].reason is Reason.UNREADABLE
+
+
+def test_password_protected_wordpress_post_is_not_published(tmp_path):
+    post = {
+        "id": 9,
+        "type": "post",
+        "status": "publish",
+        "title": {"rendered": "Members only"},
+        "content": {"rendered": "", "protected": True},
+    }
+    (tmp_path / "p.json").write_text(json.dumps(post))
+    [file] = expand_inputs([tmp_path])
+    [row] = read_file(file, ReadConfig()).items
+    assert row.reason is Reason.NOT_PUBLISHED and "password" in row.detail

@@ -46,7 +46,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="clean INPUT files into the dataset directory OUT",
-        description="Read INPUT files, directories or globs (plain text, HTML, WordPress REST JSON, "
+        description="Read INPUT files, directories or globs (plain text, HTML, WordPress REST JSON and WXR, "
         "JSONL, Parquet; .gz/.bz2/.xz/.zst), clean them, and write OUT/documents/, OUT/rejected/ "
         "and OUT/manifest.json.",
     )

@@ -27,6 +27,7 @@ from corpusclean.sources.files import (
     read_input_bytes,
 )
 from corpusclean.sources.wordpress import is_wordpress_post, non_post_kind, url_host, wordpress_records
+from corpusclean.sources.wxr import wxr_records
 
 __all__ = [
     "READERS",
@@ -96,7 +97,7 @@ def _sniff_json(data: bytes, name: str) -> bool:
 
 def _sniff_wxr(data: bytes, name: str) -> bool:
     head = _head(data)
-    return head.startswith((b"<?xml", b"<rss")) and b"wordpress.org/export/" in data[:65536]
+    return head.startswith((b"<?xml", b"<rss", b"<!--")) and b"wordpress.org/export/" in data[:65536]
 
 
 def looks_like_html(data: bytes) -> bool:
@@ -302,7 +303,8 @@ def _read_parquet(file: InputFile, data: bytes, config: ReadConfig) -> Iterator[
 
 
 def _read_wxr(file: InputFile, data: bytes, config: ReadConfig) -> Iterator[Record | Rejected]:
-    raise NotImplementedError("WordPress WXR exports are not supported yet")
+    """A WordPress WXR export, streamed item by item (see :mod:`corpusclean.sources.wxr`)."""
+    yield from wxr_records(file, data, config)
 
 
 @dataclass(frozen=True)

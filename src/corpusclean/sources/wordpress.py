@@ -157,6 +157,8 @@ def wordpress_records(
         yield record.reject("read", Reason.NOT_CONTENT, f"WordPress post type {post_type!r} is not kept")
     elif status not in config.wordpress_statuses:
         yield record.reject("read", Reason.NOT_PUBLISHED, f"WordPress status {status!r} is not kept")
+    elif isinstance(obj.get("content"), dict) and obj["content"].get("protected") is True:
+        yield record.reject("read", Reason.NOT_PUBLISHED, "WordPress post is password protected")
     elif not record.markup or not record.markup.strip():
         yield record.reject("extract", Reason.EXTRACT_EMPTY, "WordPress post without content")
     else:
