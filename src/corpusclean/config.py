@@ -100,10 +100,13 @@ class LanguageConfig:
     enabled: bool = True
     #: ISO 639-1 codes to keep; empty keeps every language.
     languages: tuple[str, ...] = ()
-    #: langdetect reads at most this many characters (from the start of the text).
-    sample_chars: int = 2000
-    #: Fewer letters than this gives ``und``.
-    min_letters: int = 20
+    #: langdetect reads at most this many characters (from the start of the text). Measured on
+    #: 510 documents of 5 kB in 51 languages: accuracy is 1.0 from 500 characters on; 1,000 keeps
+    #: a margin at 2.8 ms per document against 9.2 ms for the whole text (bench/evals/language.py).
+    sample_chars: int = 1000
+    #: Fewer letters than this gives ``und`` (letterless or near-letterless text). Measured on
+    #: lingua's sentences: 20 turned 4% of right answers into ``und``; 5 loses none.
+    min_letters: int = 5
     #: langdetect's random seed (it samples n-grams at random).
     seed: int = 0
 
