@@ -91,6 +91,26 @@ class BoilerplateConfig:
     rule_files: tuple[str, ...] = ()
     #: Rule ids to switch off.
     disabled_rules: tuple[str, ...] = ()
+    #: Learn boilerplate from the corpus: short lines repeated in many documents of one source.
+    learn: bool = True
+    #: Only lines of at most this many characters can be learned.
+    learn_max_chars: int = 120
+    #: A line is boilerplate of its source when at least this many of the source's documents hold it …
+    learn_min_documents: int = 5
+    #: … and at least this share of them. Near-duplicates of a kept document do not count.
+    learn_min_share: float = 0.1
+    #: A document that would lose more than this share of its characters to boilerplate removal …
+    max_removed_share: float = 0.6
+    #: … is rejected ``boilerplate_only`` ("reject") or kept with nothing removed ("keep").
+    on_excess: str = "reject"
+
+    def __post_init__(self) -> None:
+        if self.on_excess not in ("reject", "keep"):
+            raise ConfigError(f"boilerplate.on_excess must be 'reject' or 'keep', got {self.on_excess!r}")
+        if not 0.0 <= self.learn_min_share <= 1.0:
+            raise ConfigError(f"boilerplate.learn_min_share must be between 0 and 1, got {self.learn_min_share}")
+        if not 0.0 < self.max_removed_share <= 1.0:
+            raise ConfigError(f"boilerplate.max_removed_share must be in (0, 1], got {self.max_removed_share}")
 
 
 @dataclass(frozen=True)

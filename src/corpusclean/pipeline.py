@@ -32,21 +32,26 @@ import pyarrow.parquet as pq
 
 from corpusclean import __version__
 from corpusclean.config import PipelineConfig
-from corpusclean.engines.local import TaskResult, plan_tasks, process_records, run_pass1
+from corpusclean.decisions import LINE_SCHEMA, Decisions, make_decisions
+from corpusclean.engines.local import BatchRows, TaskResult, plan_tasks, process_records, run_pass1
 from corpusclean.errors import EngineError, InputError
-from corpusclean.records import Document, Reason, Record, Rejected, Stage
+from corpusclean.records import Document, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
 from corpusclean.sinks.parquet import PartWriter
 from corpusclean.sources import InputFile, expand_inputs, looks_like_html, markup_kind
 from corpusclean.sources.files import doc_id_for
 from corpusclean.stages import build_stages, run_stages
-from corpusclean.stages.dedup import find_exact_duplicates
+from corpusclean.stages.boilerplate import LIMIT_FIX
 
 __all__ = ["Pipeline", "Progress", "RunReport", "clean_document", "clean_table", "clean_text"]
 
 logger = logging.getLogger(__name__)
 
 WORK_DIR = "_work"
+#: The key columns of the document shards that the global step reads.
+DOCUMENT_KEY_SCHEMA = pa.schema(
+    [DOCUMENT_SCHEMA.field(k) for k in ("doc_id", "content_hash", "published_at", "source")]
+)
 MANIFEST = "manifest.json"
 
 
@@ -166,7 +171,7 @@ class Pipeline:
             progress(Progress("global", 0, 1))
         global_started = time.perf_counter()
         shards = [work / "pass1" / f"task-{t.task_id:06d}" for t in tasks]
-        duplicates = self._global_step(shards)
+        decisions = self._global_step(shards)
         global_seconds = time.perf_counter() - global_started
 
         if progress:
@@ -174,7 +179,7 @@ class Pipeline:
         pass2_started = time.perf_counter()
         for directory in ("documents", "rejected"):
             shutil.rmtree(out_path / directory, ignore_errors=True)
-        outputs, counts = self._pass2(out_path, shards, duplicates)
+        outputs, counts = self._pass2(out_path, shards, decisions)
         pass2_seconds = time.perf_counter() - pass2_started
         if counts["records_in"] != records_in:  # pragma: no cover - an invariant, not an input problem
             raise EngineError(f"row accounting failed: {counts['records_in']} rows for {records_in} records")
@@ -265,18 +270,24 @@ class Pipeline:
         work.mkdir(parents=True, exist_ok=True)
         plan.write_text(json.dumps({"fingerprint": fingerprint, "version": __version__}), encoding="utf-8")
 
-    def _global_step(self, shards: Sequence[Path]) -> dict[str, str]:
-        """Exact-duplicate decisions from the key columns of the document shards."""
-        if not (self.config.dedup.enabled and self.config.dedup.exact):
-            return {}
-        columns = ["doc_id", "content_hash", "published_at"]
-        tables = [pq.read_table(f"{shard}.documents.parquet", columns=columns) for shard in shards]
-        if not tables:
-            return {}
-        return find_exact_duplicates(pa.concat_tables(tables))
+    def _global_step(self, shards: Sequence[Path]) -> Decisions:
+        """Corpus-level decisions from the small side tables of pass 1 only: the key columns
+        of the document shards and the short-line keys."""
+        documents = [
+            pq.read_table(f"{shard}.documents.parquet", columns=["doc_id", "content_hash", "published_at", "source"])
+            for shard in shards
+        ]
+        keys = pa.concat_tables(documents) if documents else DOCUMENT_KEY_SCHEMA.empty_table()
+        lines = [pq.read_table(f"{shard}.lines.parquet") for shard in shards]
+        return make_decisions(
+            self.config,
+            keys.select(["doc_id", "content_hash", "published_at"]),
+            keys.select(["doc_id", "source"]),
+            pa.concat_tables(lines) if lines else None,
+        )
 
     def _pass2(
-        self, out: Path, shards: Sequence[Path], duplicates: dict[str, str]
+        self, out: Path, shards: Sequence[Path], decisions: Decisions
     ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
         output = self.config.output
         options = dict(
@@ -288,26 +299,32 @@ class Pipeline:
         documents = PartWriter(out / "documents", DOCUMENT_SCHEMA, **options)
         rejected = PartWriter(out / "rejected", REJECTED_SCHEMA, **options)
         kept = 0
+        kept_unchanged = 0
         by_reason: Counter[str] = Counter()
         by_stage: Counter[str] = Counter()
+        document_paths = [f"{s}.documents.parquet" for s in shards]
 
+        # Documents are read twice, each time decided the same way (decide is pure): once for
+        # the kept rows, once for the late rejections merged into rejected/ in doc_id order.
         def kept_rows() -> Iterator[dict[str, Any]]:
-            nonlocal kept
-            for row in _merge_shards([f"{s}.documents.parquet" for s in shards]):
-                if row["doc_id"] not in duplicates:
+            nonlocal kept, kept_unchanged
+            for row in _merge_shards(document_paths):
+                decided, _ = decisions.decide(row)
+                if decided is not None:
                     kept += 1
-                    yield row
+                    kept_unchanged += LIMIT_FIX in decided["fixes"]
+                    yield decided
 
-        def duplicate_rows() -> Iterator[dict[str, Any]]:
-            for row in _merge_shards([f"{s}.documents.parquet" for s in shards]):
-                representative = duplicates.get(row["doc_id"])
-                if representative is not None:
-                    yield _duplicate_rejection(row, representative)
+        def late_rejections() -> Iterator[dict[str, Any]]:
+            for row in _merge_shards(document_paths):
+                _, rejection = decisions.decide(row)
+                if rejection is not None:
+                    yield rejection
 
         def rejected_rows() -> Iterator[dict[str, Any]]:
             stream = heapq.merge(
                 _merge_shards([f"{s}.rejected.parquet" for s in shards]),
-                duplicate_rows() if duplicates else iter(()),
+                late_rejections(),
                 key=lambda row: row["doc_id"],
             )
             for row in stream:
@@ -325,6 +342,8 @@ class Pipeline:
             "rejected": rejected_total,
             "by_reason": dict(sorted(by_reason.items())),
             "by_stage": dict(sorted(by_stage.items())),
+            "boilerplate_kept_unchanged": kept_unchanged,
+            "learned_boilerplate_lines": decisions.learned_line_count,
         }
         return outputs, counts
 
@@ -338,23 +357,6 @@ def _merge_shards(paths: Sequence[str]) -> Iterator[dict[str, Any]]:
             yield from batch.to_pylist()
 
     return heapq.merge(*(rows(p) for p in paths), key=lambda row: row["doc_id"])
-
-
-def _duplicate_rejection(row: dict[str, Any], representative: str) -> dict[str, Any]:
-    return {
-        "doc_id": row["doc_id"],
-        "source": row["source"],
-        "source_format": row["source_format"],
-        "source_id": row["source_id"],
-        "url": row["url"],
-        "title": row["title"],
-        "stage": "dedup",
-        "reason": Reason.EXACT_DUPLICATE.value,
-        "detail": f"same normalized text as {representative}",
-        "duplicate_of": representative,
-        "similarity": 1.0,
-        "text": row["text"],
-    }
 
 
 # --- in-memory entry points -------------------------------------------------------------
@@ -428,9 +430,7 @@ def _text_stages(config: PipelineConfig) -> tuple[Stage, ...]:
     mutable data they would carry from one call to the next (language and dedup are off), so
     it cannot change any result; it saves parsing and compiling the rule packs on every call.
     """
-    return build_stages(
-        config.replace(output={"min_words": 0}, language={"enabled": False}, dedup={"enabled": False})
-    )
+    return build_stages(config.replace(output={"min_words": 0}, language={"enabled": False}, dedup={"enabled": False}))
 
 
 #: clean_text repeats the per-record stages until the text is stable, at most this often.
@@ -473,10 +473,12 @@ _TABLE_METADATA = {"url", "title", "author", "site_name", "published_at", "modif
 def clean_table(table: pa.Table, config: PipelineConfig | None = None) -> tuple[pa.Table, pa.Table]:
     """Clean an Arrow table in memory (for ETL jobs running their own Spark/Ray/Airflow task).
 
-    The input has a ``text`` or ``html`` column, optionally ``id`` (else the row number) and
-    metadata columns named as in the document schema; other columns pass through to both
-    outputs. Exact duplicates inside the table are found. Returns ``(kept, rejected)`` with the
-    document and rejected schemas plus the passthrough columns.
+    The input has a ``text`` or ``html`` column, optionally ``id`` (else the row number),
+    ``source`` (the site: boilerplate lines are learned per source) and metadata columns named as
+    in the document schema; other columns pass through to both outputs. The table is one corpus:
+    exact duplicates inside it are found, and lines it repeats per source are learned and
+    removed. Returns ``(kept, rejected)`` with the document and rejected schemas plus the
+    passthrough columns.
     """
     config = config or PipelineConfig()
     names = table.column_names
@@ -504,10 +506,12 @@ def clean_table(table: pa.Table, config: PipelineConfig | None = None) -> tuple[
             and not (isinstance(text_value, str) and text_value.strip())
         )
         value = html_value if use_html else (text_value if isinstance(text_value, (str, bytes)) else "")
+        source = row.get("source")
         records.append(
             _record_from_value(
                 value,
                 source_id=source_id,
+                source=source if isinstance(source, str) and source else ".",
                 source_format="table",
                 locator=f"row:{index}",
                 html=bool(use_html),
@@ -516,28 +520,26 @@ def clean_table(table: pa.Table, config: PipelineConfig | None = None) -> tuple[
             )
         )
     stages = build_stages(config)
-    kept_rows: list[dict[str, Any]] = []
-    rejected_rows: list[dict[str, Any]] = []
+    rows = BatchRows()
     for start in range(0, len(records), config.output.batch_size):
-        kept, rejected = process_records(stages, records[start : start + config.output.batch_size])
-        kept_rows.extend(kept)
-        rejected_rows.extend(rejected)
-    if config.dedup.enabled and config.dedup.exact and kept_rows:
-        keys = pa.Table.from_pylist(
-            [{k: r[k] for k in ("doc_id", "content_hash", "published_at")} for r in kept_rows],
-            schema=pa.schema([DOCUMENT_SCHEMA.field(k) for k in ("doc_id", "content_hash", "published_at")]),
-        )
-        duplicates = find_exact_duplicates(keys)
-        still_kept = []
-        for row in kept_rows:
-            representative = duplicates.get(row["doc_id"])
-            if representative is None:
-                still_kept.append(row)
-            else:
-                rejection = _duplicate_rejection(row, representative)
-                rejection.update({f.name: row[f.name] for f in passthrough})
-                rejected_rows.append(rejection)
-        kept_rows = still_kept
+        rows.extend(process_records(stages, records[start : start + config.output.batch_size], config))
+    # the global step, in memory: the same decisions a run makes over its side tables
+    decisions = make_decisions(
+        config,
+        pa.Table.from_pylist(rows.documents, schema=DOCUMENT_KEY_SCHEMA).select(
+            ["doc_id", "content_hash", "published_at"]
+        ),
+        pa.Table.from_pylist(rows.documents, schema=DOCUMENT_KEY_SCHEMA).select(["doc_id", "source"]),
+        pa.Table.from_pylist(rows.lines, schema=LINE_SCHEMA),
+    )
+    kept_rows: list[dict[str, Any]] = []
+    rejected_rows = rows.rejected
+    for row in rows.documents:
+        decided, rejection = decisions.decide(row)
+        if decided is not None:
+            kept_rows.append(decided)
+        else:
+            rejected_rows.append(rejection)
     document_schema = pa.schema(list(DOCUMENT_SCHEMA) + passthrough, metadata=DOCUMENT_SCHEMA.metadata)
     rejected_schema = pa.schema(list(REJECTED_SCHEMA) + passthrough, metadata=REJECTED_SCHEMA.metadata)
     return (

@@ -42,6 +42,8 @@ class Reason(str, enum.Enum):
     NOT_CONTENT = "not_content"
     #: Extraction left no text.
     EXTRACT_EMPTY = "extract_empty"
+    #: Boilerplate removal would take more than ``boilerplate.max_removed_share`` of the text.
+    BOILERPLATE_ONLY = "boilerplate_only"
     #: Fewer words than ``output.min_words``.
     TOO_SHORT = "too_short"
     #: The language is not in ``language.languages``.

@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from corpusclean.config import PipelineConfig
+from corpusclean.decisions import LINE_SCHEMA, line_rows
 from corpusclean.errors import EngineError
 from corpusclean.records import Document, Reason, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_COLUMNS, DOCUMENT_SCHEMA, REJECTED_COLUMNS, REJECTED_SCHEMA, validate_row
@@ -102,23 +103,40 @@ def _rejected_row(rejected: Rejected) -> dict[str, Any]:
     return row
 
 
+@dataclass
+class BatchRows:
+    """What pass 1 makes of a batch: document rows, rejected rows, and side-table rows."""
+
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def extend(self, other: BatchRows) -> None:
+        self.documents.extend(other.documents)
+        self.rejected.extend(other.rejected)
+        self.lines.extend(other.lines)
+
+
 def process_records(
-    stages: Sequence[Stage], batch: Sequence[Record], timings: dict[str, float] | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Run the stages over a batch and validate the survivors against the document schema.
-    Returns (document rows, rejected rows)."""
+    stages: Sequence[Stage],
+    batch: Sequence[Record],
+    config: PipelineConfig,
+    timings: dict[str, float] | None = None,
+) -> BatchRows:
+    """Run the stages over a batch, validate the survivors against the document schema, and
+    collect the side-table rows the global step needs."""
     result = run_stages(stages, batch, timings)
-    documents: list[dict[str, Any]] = []
-    rejected = [_rejected_row(r) for r in result.rejected]
+    rows = BatchRows(rejected=[_rejected_row(r) for r in result.rejected])
     for record in result.records:
         row = Document.from_record(record).to_row()
         problems = validate_row(row, DOCUMENT_COLUMNS)
         if problems:
             rejection = record.reject("write", Reason.SCHEMA_INVALID, "; ".join(problems)[:2000])
-            rejected.append(_rejected_row(rejection))
+            rows.rejected.append(_rejected_row(rejection))
         else:
-            documents.append(row)
-    return documents, rejected
+            rows.documents.append(row)
+            rows.lines.extend(line_rows(row, config))
+    return rows
 
 
 def _read_batches(
@@ -145,20 +163,18 @@ def run_task(task: Task, stages: Sequence[Stage], config: PipelineConfig, shard_
     """Pass 1 for one task: read, run the stages, write the shard. Deterministic."""
     timings: dict[str, float] = {}
     inputs: list[dict[str, Any]] = []
-    documents: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
+    rows = BatchRows()
     started = time.perf_counter()
     for batch, early in _read_batches(task.files, config, inputs):
-        rejected.extend(_rejected_row(r) for r in early)
-        kept_rows, rejected_rows = process_records(stages, batch, timings)
-        documents.extend(kept_rows)
-        rejected.extend(rejected_rows)
+        rows.rejected.extend(_rejected_row(r) for r in early)
+        rows.extend(process_records(stages, batch, config, timings))
     timings["read"] = time.perf_counter() - started - sum(timings.values())
-    documents.sort(key=lambda row: row["doc_id"])
-    rejected.sort(key=lambda row: row["doc_id"])
+    documents = sorted(rows.documents, key=lambda row: row["doc_id"])
+    rejected = sorted(rows.rejected, key=lambda row: row["doc_id"])
     stem = f"task-{task.task_id:06d}"
     write_table_atomic(pa.Table.from_pylist(documents, schema=DOCUMENT_SCHEMA), shard_dir / f"{stem}.documents.parquet")
     write_table_atomic(pa.Table.from_pylist(rejected, schema=REJECTED_SCHEMA), shard_dir / f"{stem}.rejected.parquet")
+    write_table_atomic(pa.Table.from_pylist(rows.lines, schema=LINE_SCHEMA), shard_dir / f"{stem}.lines.parquet")
     counts = {
         "documents": len(documents),
         "rejected": len(rejected),

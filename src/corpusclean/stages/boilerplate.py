@@ -8,6 +8,7 @@ removal), so nothing leaves a document without a record of why.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,11 +16,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import regex
 
 from corpusclean.config import BoilerplateConfig
 from corpusclean.errors import ConfigError
-from corpusclean.records import Record, Rejected, Removal, StageResult, map_records
+from corpusclean.records import Reason, Record, Rejected, Removal, StageResult, map_records
 from corpusclean.stages.decode import normalize_whitespace
 
 if sys.version_info >= (3, 11):
@@ -149,8 +152,107 @@ def remove_boilerplate(text: str, rules: Sequence[Rule]) -> tuple[str, tuple[Rem
     return normalize_whitespace("\n".join(kept))[0], tuple(removed)
 
 
+#: ``removed.rule`` of lines learned from the corpus.
+LEARNED_RULE = "learned.repeated_line"
+#: The fix recorded when removal would have taken too much and ``on_excess = "keep"``.
+LIMIT_FIX = "boilerplate_not_removed"
+
+_DIGITS = regex.compile(r"\d+")
+_WHITESPACE = regex.compile(r"\s+")
+_LETTER = regex.compile(r"\p{L}")
+
+
+def line_key(line: str) -> int:
+    """The key under which a line is counted across documents: case, spacing and numbers folded
+    (so "© 2023 Example" and "© 2024 Example" are one line), 64-bit BLAKE2b as a signed integer.
+
+    >>> line_key("© 2023  Example Daily") == line_key("© 2024 example daily")
+    True
+    """
+    normalized = _DIGITS.sub("0", _WHITESPACE.sub(" ", line.strip().casefold()))
+    digest = hashlib.blake2b(normalized.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def short_line_keys(text: str, max_chars: int) -> list[int]:
+    r"""The distinct keys of the lines of ``text`` that could be learned: at most ``max_chars``
+    characters and at least one letter.
+
+    >>> len(short_line_keys("Footer line\nFooter line\n12:00\n" + "x" * 300, 120))
+    1
+    """
+    keys = {line_key(line) for line in text.split("\n") if 0 < len(line.strip()) <= max_chars and _LETTER.search(line)}
+    return sorted(keys)
+
+
+def remove_learned_lines(text: str, keys: frozenset[int], max_chars: int) -> tuple[str, tuple[Removal, ...]]:
+    r"""Remove the lines whose key is in ``keys``; line numbers are those of ``text``.
+
+    >>> remove_learned_lines("Body.\nTips? Write to us.", frozenset({line_key("tips? write to us.")}), 120)
+    ('Body.', (Removal(rule='learned.repeated_line', text='Tips? Write to us.', line=2),))
+    """
+    kept: list[str] = []
+    removed: list[Removal] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if 0 < len(stripped) <= max_chars and line_key(line) in keys:
+            removed.append(Removal(LEARNED_RULE, stripped, number))
+        else:
+            kept.append(line)
+    if not removed:
+        return text, ()
+    return normalize_whitespace("\n".join(kept))[0], tuple(removed)
+
+
+def removed_share(before: str, after: str) -> float:
+    """The share of ``before``'s non-space characters that ``after`` no longer has.
+
+    >>> removed_share("aaaa bbbb", "aaaa")
+    0.5
+    """
+    total = len(_WHITESPACE.sub("", before))
+    return 1.0 - len(_WHITESPACE.sub("", after)) / total if total else 0.0
+
+
+def learn_repeated_lines(
+    lines: pa.Table, documents_per_source: dict[str, int], config: BoilerplateConfig
+) -> dict[str, frozenset[int]]:
+    """The learned boilerplate of each source, from a table of (``source``, ``key``) rows, one
+    per distinct short line of each counted document (duplicates already left out):
+    lines held by at least ``learn_min_documents`` documents and ``learn_min_share`` of the
+    source's documents.
+    """
+    if lines.num_rows == 0:
+        return {}
+    counts = lines.group_by(["source", "key"]).aggregate([([], "count_all")])
+    counts = counts.filter(pc.greater_equal(counts["count_all"], config.learn_min_documents))
+    learned: dict[str, set[int]] = {}
+    for source, key, count in zip(
+        counts["source"].to_pylist(), counts["key"].to_pylist(), counts["count_all"].to_pylist(), strict=True
+    ):
+        if count >= config.learn_min_share * documents_per_source.get(source, 0):
+            learned.setdefault(source, set()).add(key)
+    return {source: frozenset(keys) for source, keys in learned.items()}
+
+
+def limit_removal(
+    record: Record, text: str, removed: tuple[Removal, ...], config: BoilerplateConfig, stage: str
+) -> Record | Rejected:
+    """Apply a removal to ``record`` unless it takes more than ``max_removed_share`` of the
+    text (or all of it): then reject ``boilerplate_only``, or keep the record unchanged with the
+    fix ``boilerplate_not_removed``, as ``on_excess`` says."""
+    share = removed_share(record.text or "", text)
+    if text.strip() and share <= config.max_removed_share:
+        return dataclasses.replace(record, text=text, removed=record.removed + removed)
+    detail = f"boilerplate removal would take {share:.0%} of the text ({len(removed)} lines or fragments)"
+    if config.on_excess == "keep" and (record.text or "").strip():
+        return dataclasses.replace(record, fixes=record.with_fixes([LIMIT_FIX]))
+    return dataclasses.replace(record, removed=record.removed + removed).reject(stage, Reason.BOILERPLATE_ONLY, detail)
+
+
 class BoilerplateStage:
-    """Rule-based removal of boilerplate lines and fragments."""
+    """Rule-based removal of boilerplate lines and fragments (learned lines are removed after
+    the global step, see :func:`remove_learned_lines`)."""
 
     name = "boilerplate"
 
@@ -167,4 +269,4 @@ class BoilerplateStage:
         text, removed = remove_boilerplate(record.text, self.rules)
         if not removed:
             return record
-        return dataclasses.replace(record, text=text, removed=record.removed + removed)
+        return limit_removal(record, text, removed, self.config, self.name)

@@ -1,0 +1,125 @@
+"""Boilerplate learned from the corpus (global step) and the removal limit."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from corpusclean import ConfigError, Pipeline, PipelineConfig, clean_table, validate_output
+from corpusclean.config import BoilerplateConfig
+from corpusclean.records import Reason, Record, Rejected
+from corpusclean.stages.boilerplate import LEARNED_RULE, BoilerplateStage
+from tests.conftest import read_dataset
+
+BODIES = [
+    f"Story number {i} is about the {topic} and what the council decided on {day}. "
+    f"Residents said the plan for the {topic} would change how they live, and officials promised a review."
+    for i, (topic, day) in enumerate(
+        [
+            ("river", "Monday"),
+            ("bridge", "Tuesday"),
+            ("school", "Wednesday"),
+            ("market", "Thursday"),
+            ("library", "Friday"),
+            ("park", "Saturday"),
+            ("station", "Sunday"),
+            ("harbour", "Monday"),
+        ]
+    )
+]
+FOOTER = "Tips? Write to newsroom@valley-daily.example"
+
+
+def _site(tmp_path, name, bodies, footer=FOOTER, extra=None):
+    site = tmp_path / "corpus" / name
+    site.mkdir(parents=True)
+    for i, body in enumerate(bodies):
+        lines = [body, "", footer] if footer else [body]
+        if extra and i in extra:
+            lines.append(extra[i])
+        (site / f"{i:02d}.txt").write_text("\n".join(lines))
+    return tmp_path / "corpus"
+
+
+def test_repeated_lines_of_a_source_are_learned_and_removed(tmp_path):
+    corpus = _site(tmp_path, "valley", BODIES, extra={0: "Only in two documents", 1: "Only in two documents"})
+    _site(tmp_path, "other", BODIES[:3], footer=None)
+    out = tmp_path / "out"
+    report = Pipeline().run([corpus], out, workers=1)
+    docs = {(r["source"], r["source_id"]): r for r in read_dataset(out, "documents").to_pylist()}
+    valley = [d for (source, _), d in docs.items() if source == "valley"]
+    assert len(valley) == 8
+    for doc in valley:
+        assert FOOTER not in doc["text"]
+        assert {"rule": LEARNED_RULE, "text": FOOTER, "line": 3} in doc["removed"]
+        assert doc["char_count"] == len(doc["text"])
+    # a line in only two documents is not boilerplate; the other source learned nothing
+    assert "Only in two documents" in docs[("valley", "valley/00.txt")]["text"]
+    assert all(not d["removed"] for (source, _), d in docs.items() if source == "other")
+    assert report.manifest["counts"]["learned_boilerplate_lines"] == 1
+    assert validate_output(out) == []
+
+
+def test_duplicates_are_not_evidence_for_each_other(tmp_path):
+    # four distinct documents plus four exact copies of the first: the footer is in eight
+    # documents, but only four count, below learn_min_documents = 5
+    bodies = BODIES[:4] + [BODIES[0].upper()] * 4
+    corpus = _site(tmp_path, "valley", bodies)
+    out = tmp_path / "out"
+    report = Pipeline().run([corpus], out, workers=1)
+    assert report.by_reason == {"exact_duplicate": 4}
+    assert all(FOOTER in d["text"] for d in read_dataset(out, "documents").to_pylist())
+
+
+def test_learning_can_be_switched_off(tmp_path):
+    corpus = _site(tmp_path, "valley", BODIES)
+    out = tmp_path / "out"
+    Pipeline(PipelineConfig.from_dict({"boilerplate": {"learn": False}})).run([corpus], out, workers=1)
+    assert all(FOOTER in d["text"] for d in read_dataset(out, "documents").to_pylist())
+    lines = tmp_path / "out2"
+    Pipeline(PipelineConfig.from_dict({"boilerplate": {"learn_min_share": 0.9}})).run([corpus], lines, workers=1)
+    assert all(FOOTER not in d["text"] for d in read_dataset(lines, "documents").to_pylist())
+
+
+def test_learned_removal_that_would_empty_a_document_is_rejected(tmp_path):
+    corpus = _site(tmp_path, "valley", BODIES)
+    (corpus / "valley" / "only-footer.txt").write_text(f"Short note here.\n\n{FOOTER}")
+    out = tmp_path / "out"
+    Pipeline(PipelineConfig.from_dict({"output": {"min_words": 1}})).run([corpus], out, workers=1)
+    rejected = {r["source_id"]: r for r in read_dataset(out, "rejected").to_pylist()}
+    row = rejected["valley/only-footer.txt"]
+    assert (row["reason"], row["stage"]) == ("boilerplate_only", "boilerplate")
+    assert FOOTER in row["text"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["by_reason"] == {"boilerplate_only": 1}
+
+
+def _record(text):
+    return Record(doc_id="0" * 32, source=".", source_format="text", source_id="x", text=text)
+
+
+def test_rule_removal_limit_rejects_or_keeps():
+    text = "Also read: One story\nAlso read: Another story\nShort line."
+    rejected = BoilerplateStage(BoilerplateConfig()).process(_record(text))
+    assert isinstance(rejected, Rejected) and rejected.reason is Reason.BOILERPLATE_ONLY
+    assert rejected.text == text
+    kept = BoilerplateStage(BoilerplateConfig(on_excess="keep")).process(_record(text))
+    assert isinstance(kept, Record) and kept.text == text and "boilerplate_not_removed" in kept.fixes
+    assert not kept.removed
+    loose = BoilerplateStage(BoilerplateConfig(max_removed_share=1.0)).process(_record(text))
+    assert loose.text == "Short line."
+    with pytest.raises(ConfigError, match="on_excess"):
+        BoilerplateConfig(on_excess="drop")
+
+
+def test_clean_table_learns_per_source():
+    rows = [{"id": f"a{i}", "source": "a", "text": f"{body}\n{FOOTER}"} for i, body in enumerate(BODIES)]
+    rows += [{"id": f"b{i}", "source": "b", "text": f"In b: {body}\n{FOOTER}"} for i, body in enumerate(BODIES[:2])]
+    kept, rejected = clean_table(pa.Table.from_pylist(rows))
+    assert rejected.num_rows == 0
+    texts = dict(zip(kept["source_id"].to_pylist(), kept["text"].to_pylist(), strict=True))
+    assert all(FOOTER not in texts[f"a{i}"] for i in range(8))
+    assert all(FOOTER in texts[f"b{i}"] for i in range(2))  # two documents are not enough evidence
+    assert kept.filter(pa.compute.equal(kept["source"], "a"))["removed"].to_pylist()[0][-1]["rule"] == LEARNED_RULE
