@@ -14,20 +14,19 @@ from corpusclean.stages.boilerplate import LEARNED_RULE, BoilerplateStage
 from tests.conftest import read_dataset
 
 BODIES = [
-    f"Story number {i} is about the {topic} and what the council decided on {day}. "
-    f"Residents said the plan for the {topic} would change how they live, and officials promised a review."
-    for i, (topic, day) in enumerate(
-        [
-            ("river", "Monday"),
-            ("bridge", "Tuesday"),
-            ("school", "Wednesday"),
-            ("market", "Thursday"),
-            ("library", "Friday"),
-            ("park", "Saturday"),
-            ("station", "Sunday"),
-            ("harbour", "Monday"),
-        ]
-    )
+    "Heavy rain swelled the river on Monday and the council closed the lower bridge to traffic.",
+    "The new library opens its reading room until nine in the evening from next month.",
+    "Teachers at the primary school asked parents to collect pupils early because of the heat.",
+    "A farmers market returns to Mill Street after two years in the fairground car park.",
+    "Engineers found cracks in the old station roof and will replace the glass panels in spring.",
+    "The harbour authority bought two electric ferries that will carry cars from July.",
+    "Volunteers planted five thousand trees along the canal to slow down future floods.",
+    "Ticket prices at the municipal pool rise by a euro while opening hours stay the same.",
+]
+OTHER_BODIES = [
+    "The orchestra plays its last concert of the season in the cathedral on Saturday night.",
+    "A cyclist was hurt when a delivery van turned into the lane without looking.",
+    "Night buses will run every twenty minutes during the summer festival weekend.",
 ]
 FOOTER = "Tips? Write to newsroom@valley-daily.example"
 
@@ -45,7 +44,7 @@ def _site(tmp_path, name, bodies, footer=FOOTER, extra=None):
 
 def test_repeated_lines_of_a_source_are_learned_and_removed(tmp_path):
     corpus = _site(tmp_path, "valley", BODIES, extra={0: "Only in two documents", 1: "Only in two documents"})
-    _site(tmp_path, "other", BODIES[:3], footer=None)
+    _site(tmp_path, "other", OTHER_BODIES, footer=None)
     out = tmp_path / "out"
     report = Pipeline().run([corpus], out, workers=1)
     docs = {(r["source"], r["source_id"]): r for r in read_dataset(out, "documents").to_pylist()}
@@ -116,7 +115,7 @@ def test_rule_removal_limit_rejects_or_keeps():
 
 def test_clean_table_learns_per_source():
     rows = [{"id": f"a{i}", "source": "a", "text": f"{body}\n{FOOTER}"} for i, body in enumerate(BODIES)]
-    rows += [{"id": f"b{i}", "source": "b", "text": f"In b: {body}\n{FOOTER}"} for i, body in enumerate(BODIES[:2])]
+    rows += [{"id": f"b{i}", "source": "b", "text": f"{body}\n{FOOTER}"} for i, body in enumerate(OTHER_BODIES[:2])]
     kept, rejected = clean_table(pa.Table.from_pylist(rows))
     assert rejected.num_rows == 0
     texts = dict(zip(kept["source_id"].to_pylist(), kept["text"].to_pylist(), strict=True))

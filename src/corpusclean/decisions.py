@@ -1,23 +1,24 @@
 """The corpus-level decisions of the global step, and how pass 2 applies them to a row.
 
-The global step works on small side tables only (content hashes, keys of short lines) and
-produces a :class:`Decisions`: which documents duplicate which, and which lines each source
-repeats. Pass 2 (and :func:`corpusclean.clean_table`) then decides every document row by
+The global step works on small side tables only (content hashes, MinHash band keys and
+signatures, keys of short lines) and produces a :class:`Decisions`: which documents duplicate
+which (exactly or nearly), which passages repeat across documents, and which lines each source
+repeats. Pass 2 (and :func:`corpusclean.clean_table`) then decides every document row with
 :meth:`Decisions.decide`, a pure function of the row, so the same row gets the same outcome
 whichever pass or process looks at it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusclean.config import PipelineConfig
-from corpusclean.records import Reason
+from corpusclean.minhash import split_paragraphs
+from corpusclean.records import Reason, Removal
 from corpusclean.stages.boilerplate import (
     LIMIT_FIX,
     learn_repeated_lines,
@@ -25,15 +26,38 @@ from corpusclean.stages.boilerplate import (
     removed_share,
     short_line_keys,
 )
-from corpusclean.stages.dedup import content_hash, find_exact_duplicates
+from corpusclean.stages.decode import normalize_whitespace
+from corpusclean.stages.dedup import (
+    content_hash,
+    find_exact_duplicates,
+    find_near_duplicates,
+    find_passage_clusters,
+)
 
-__all__ = ["DUPLICATE_KEY_SCHEMA", "LINE_SCHEMA", "Decisions", "line_rows", "make_decisions", "rejected_row"]
+__all__ = [
+    "DOCUMENT_KEY_SCHEMA",
+    "LINE_SCHEMA",
+    "PASSAGE_RULE",
+    "Decision",
+    "Decisions",
+    "line_rows",
+    "make_decisions",
+    "rejected_row",
+]
 
 #: Side table of pass 1 for learned boilerplate: one row per distinct short line of a document.
 LINE_SCHEMA = pa.schema([("source", pa.string()), ("doc_id", pa.string()), ("key", pa.int64())])
-DUPLICATE_KEY_SCHEMA = pa.schema(
-    [("doc_id", pa.string()), ("content_hash", pa.string()), ("published_at", pa.timestamp("us", tz="UTC"))]
+#: The key columns of the kept documents of pass 1 that the global step reads.
+DOCUMENT_KEY_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("content_hash", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("source", pa.string()),
+    ]
 )
+#: ``removed.rule`` of a passage removed because another document holds it too.
+PASSAGE_RULE = "dedup.repeated_passage"
 
 
 def line_rows(document: dict[str, Any], config: PipelineConfig) -> list[dict[str, Any]]:
@@ -46,49 +70,117 @@ def line_rows(document: dict[str, Any], config: PipelineConfig) -> list[dict[str
     ]
 
 
+class Decision(NamedTuple):
+    """The outcome for one document row: kept (with its passage rows) or rejected."""
+
+    kept: dict[str, Any] | None
+    rejected: dict[str, Any] | None
+    passages: list[dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Decisions:
     """What the global step decided for the corpus."""
 
     config: PipelineConfig
-    #: doc_id of a duplicate → doc_id of the kept representative.
+    #: doc_id of an exact duplicate → doc_id of the kept representative.
     duplicates: dict[str, str] = field(default_factory=dict)
+    #: doc_id of a near-duplicate → (doc_id of the kept representative, estimated similarity).
+    near_duplicates: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: doc_id of every document in a near-duplicate cluster → its representative.
+    near_clusters: dict[str, str] = field(default_factory=dict)
+    #: doc_id → its repeated passages: (paragraph index, cluster id, similarity, is representative).
+    passages: dict[str, list[tuple[int, str, float, bool]]] = field(default_factory=dict)
     #: source → keys of its learned boilerplate lines.
     learned: dict[str, frozenset[int]] = field(default_factory=dict)
-
-    def decide(self, row: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """``(kept row, None)`` or ``(None, rejected row)`` for a document row of pass 1."""
-        representative = self.duplicates.get(row["doc_id"])
-        if representative is not None:
-            return None, rejected_row(
-                row,
-                "dedup",
-                Reason.EXACT_DUPLICATE,
-                f"same normalized text as {representative}",
-                duplicate_of=representative,
-                similarity=1.0,
-            )
-        keys = self.learned.get(row["source"])
-        if not keys:
-            return row, None
-        boilerplate = self.config.boilerplate
-        text, removed = remove_learned_lines(row["text"], keys, boilerplate.learn_max_chars)
-        if not removed:
-            return row, None
-        share = removed_share(row["text"], text)
-        if text.strip() and share <= boilerplate.max_removed_share:
-            return _with_text(row, text, removed), None
-        if boilerplate.on_excess == "keep":
-            return {**row, "fixes": [*row["fixes"], LIMIT_FIX] if LIMIT_FIX not in row["fixes"] else row["fixes"]}, None
-        detail = f"lines repeated across its source would take {share:.0%} of the text ({len(removed)} lines)"
-        return None, rejected_row(row, "boilerplate", Reason.BOILERPLATE_ONLY, detail)
 
     @property
     def learned_line_count(self) -> int:
         return sum(len(keys) for keys in self.learned.values())
 
+    def decide(self, row: dict[str, Any]) -> Decision:
+        """The outcome for a document row of pass 1."""
+        doc_id = row["doc_id"]
+        representative = self.duplicates.get(doc_id)
+        if representative is not None:
+            return Decision(
+                None,
+                rejected_row(
+                    row,
+                    "dedup",
+                    Reason.EXACT_DUPLICATE,
+                    f"same normalized text as {representative}",
+                    duplicate_of=representative,
+                    similarity=1.0,
+                ),
+                [],
+            )
+        near = self.near_duplicates.get(doc_id)
+        if near is not None:
+            return Decision(
+                None,
+                rejected_row(
+                    row,
+                    "dedup",
+                    Reason.NEAR_DUPLICATE,
+                    f"near-duplicate of {near[0]} (estimated Jaccard similarity {near[1]:.2f})",
+                    duplicate_of=near[0],
+                    similarity=near[1],
+                ),
+                [],
+            )
+        if doc_id in self.near_clusters:
+            row = {**row, "near_dup_cluster": self.near_clusters[doc_id]}
+        text = row["text"]
+        removed: list[Removal] = []
+        passage_rows: list[dict[str, Any]] = []
+        repeated = self.passages.get(doc_id)
+        if repeated:
+            paragraphs = split_paragraphs(text)
+            for index, cluster_id, similarity, _ in repeated:
+                passage_rows.append(
+                    {
+                        "cluster_id": cluster_id,
+                        "doc_id": doc_id,
+                        "paragraph_index": index,
+                        "text": paragraphs[index],
+                        "similarity": similarity,
+                    }
+                )
+            if self.config.dedup.remove_repeated_passages:
+                text, removed = _remove_paragraphs(text, {index for index, _, _, first in repeated if not first})
+        keys = self.learned.get(row["source"])
+        if keys:
+            text, learned = remove_learned_lines(text, keys, self.config.boilerplate.learn_max_chars)
+            removed.extend(learned)
+        if not removed:
+            return Decision(row, None, passage_rows)
+        share = removed_share(row["text"], text)
+        if text.strip() and share <= self.config.boilerplate.max_removed_share:
+            return Decision(_with_text(row, text, removed), None, passage_rows)
+        if self.config.boilerplate.on_excess == "keep":
+            fixes = row["fixes"] if LIMIT_FIX in row["fixes"] else [*row["fixes"], LIMIT_FIX]
+            return Decision({**row, "fixes": fixes}, None, passage_rows)
+        detail = f"repeated lines and passages would take {share:.0%} of the text ({len(removed)} removals)"
+        return Decision(None, rejected_row(row, "boilerplate", Reason.BOILERPLATE_ONLY, detail), [])
 
-def _with_text(row: dict[str, Any], text: str, removed: Iterable[Any]) -> dict[str, Any]:
+
+def _remove_paragraphs(text: str, indexes: set[int]) -> tuple[str, list[Removal]]:
+    """Remove paragraphs (non-empty lines, as :func:`split_paragraphs` counts them)."""
+    kept: list[str] = []
+    removed: list[Removal] = []
+    index = -1
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            index += 1
+            if index in indexes:
+                removed.append(Removal(PASSAGE_RULE, line.strip(), number))
+                continue
+        kept.append(line)
+    return normalize_whitespace("\n".join(kept))[0], removed
+
+
+def _with_text(row: dict[str, Any], text: str, removed: list[Removal]) -> dict[str, Any]:
     return {
         **row,
         "text": text,
@@ -97,21 +189,6 @@ def _with_text(row: dict[str, Any], text: str, removed: Iterable[Any]) -> dict[s
         "word_count": len(text.split()),
         "content_hash": content_hash(text) if row["content_hash"] is not None else None,
     }
-
-
-def rejected_row(
-    row: dict[str, Any],
-    stage: str,
-    reason: Reason,
-    detail: str,
-    *,
-    duplicate_of: str | None = None,
-    similarity: float | None = None,
-) -> dict[str, Any]:
-    """The rejected row for a document row decided against in pass 2 (passthrough columns kept)."""
-    rejected = {key: value for key, value in row.items() if key not in _DOCUMENT_ONLY}
-    rejected.update(stage=stage, reason=reason.value, detail=detail, duplicate_of=duplicate_of, similarity=similarity)
-    return rejected
 
 
 _DOCUMENT_ONLY = {
@@ -133,25 +210,74 @@ _DOCUMENT_ONLY = {
 }
 
 
+def rejected_row(
+    row: dict[str, Any],
+    stage: str,
+    reason: Reason,
+    detail: str,
+    *,
+    duplicate_of: str | None = None,
+    similarity: float | None = None,
+) -> dict[str, Any]:
+    """The rejected row for a document row decided against in pass 2 (passthrough columns kept)."""
+    rejected = {key: value for key, value in row.items() if key not in _DOCUMENT_ONLY}
+    rejected.update(stage=stage, reason=reason.value, detail=detail, duplicate_of=duplicate_of, similarity=similarity)
+    return rejected
+
+
+def _without(table: pa.Table, doc_ids: set[str]) -> pa.Table:
+    if not doc_ids or table.num_rows == 0:
+        return table
+    excluded = pa.array(sorted(doc_ids), type=pa.string())
+    return table.filter(pc.invert(pc.is_in(table["doc_id"], value_set=excluded)))
+
+
 def make_decisions(
-    config: PipelineConfig, duplicate_keys: pa.Table, sources: pa.Table, lines: pa.Table | None
+    config: PipelineConfig,
+    keys: pa.Table,
+    lines: pa.Table | None = None,
+    signatures: pa.Table | None = None,
+    passages: pa.Table | None = None,
 ) -> Decisions:
-    """The global step over the side tables: ``duplicate_keys`` (doc_id, content_hash,
-    published_at), ``sources`` (doc_id, source) of every kept document of pass 1, ``lines``
-    (source, doc_id, key)."""
+    """The global step over the side tables of pass 1: ``keys`` (:data:`DOCUMENT_KEY_SCHEMA`,
+    every kept document), ``lines`` (:data:`LINE_SCHEMA`), and the MinHash ``signatures`` and
+    ``passages`` tables of :mod:`corpusclean.stages.dedup`. Exact duplicates first; near
+    duplicates among the rest; passages and learned lines among the documents left, so that
+    duplicates are never evidence for each other."""
+    dedup = config.dedup
     duplicates: dict[str, str] = {}
-    if config.dedup.enabled and config.dedup.exact:
-        duplicates = find_exact_duplicates(duplicate_keys)
+    if dedup.enabled and dedup.exact:
+        duplicates = find_exact_duplicates(keys.select(["doc_id", "content_hash", "published_at"]))
+    survivors = _without(keys, set(duplicates))
+    near_duplicates: dict[str, tuple[str, float]] = {}
+    near_clusters: dict[str, str] = {}
+    if dedup.enabled and dedup.near and signatures is not None:
+        near_duplicates, near_clusters = find_near_duplicates(
+            _without(signatures, set(duplicates)), survivors.select(["doc_id", "published_at"]), dedup.minhash_params()
+        )
+        survivors = _without(survivors, set(near_duplicates))
+    rejected = set(duplicates) | set(near_duplicates)
+    repeated: dict[str, list[tuple[int, str, float, bool]]] = {}
+    if dedup.enabled and dedup.passages and passages is not None:
+        repeated = find_passage_clusters(
+            _without(passages, rejected),
+            survivors.select(["doc_id", "published_at"]),
+            dedup.minhash_params(passages=True),
+        )
     learned: dict[str, frozenset[int]] = {}
     if lines is not None and lines.num_rows and config.boilerplate.enabled and config.boilerplate.learn:
-        excluded = pa.array(sorted(duplicates), type=pa.string())
-        counted_lines = lines.filter(pc.invert(pc.is_in(lines["doc_id"], value_set=excluded)))
-        counted_sources = sources.filter(pc.invert(pc.is_in(sources["doc_id"], value_set=excluded)))
-        per_source = counted_sources.group_by("source").aggregate([([], "count_all")])
+        per_source = survivors.group_by("source").aggregate([([], "count_all")])
         documents_per_source = dict(
             zip(per_source["source"].to_pylist(), per_source["count_all"].to_pylist(), strict=True)
         )
         learned = learn_repeated_lines(
-            counted_lines.select(["source", "key"]), documents_per_source, config.boilerplate
+            _without(lines, rejected).select(["source", "key"]), documents_per_source, config.boilerplate
         )
-    return Decisions(config=config, duplicates=duplicates, learned=learned)
+    return Decisions(
+        config=config,
+        duplicates=duplicates,
+        near_duplicates=near_duplicates,
+        near_clusters=near_clusters,
+        passages=repeated,
+        learned=learned,
+    )

@@ -32,11 +32,11 @@ import pyarrow.parquet as pq
 
 from corpusclean import __version__
 from corpusclean.config import PipelineConfig
-from corpusclean.decisions import LINE_SCHEMA, Decisions, make_decisions
+from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, make_decisions
 from corpusclean.engines.local import BatchRows, TaskResult, plan_tasks, process_records, run_pass1
 from corpusclean.errors import EngineError, InputError
 from corpusclean.records import Document, Record, Rejected, Stage
-from corpusclean.schema import DOCUMENT_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
+from corpusclean.schema import DOCUMENT_SCHEMA, PASSAGE_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
 from corpusclean.sinks.parquet import PartWriter
 from corpusclean.sources import InputFile, expand_inputs, looks_like_html, markup_kind
 from corpusclean.sources.files import doc_id_for
@@ -48,10 +48,6 @@ __all__ = ["Pipeline", "Progress", "RunReport", "clean_document", "clean_table",
 logger = logging.getLogger(__name__)
 
 WORK_DIR = "_work"
-#: The key columns of the document shards that the global step reads.
-DOCUMENT_KEY_SCHEMA = pa.schema(
-    [DOCUMENT_SCHEMA.field(k) for k in ("doc_id", "content_hash", "published_at", "source")]
-)
 MANIFEST = "manifest.json"
 
 
@@ -177,7 +173,7 @@ class Pipeline:
         if progress:
             progress(Progress("pass2", 0, 1))
         pass2_started = time.perf_counter()
-        for directory in ("documents", "rejected"):
+        for directory in ("documents", "rejected", "passages"):
             shutil.rmtree(out_path / directory, ignore_errors=True)
         outputs, counts = self._pass2(out_path, shards, decisions)
         pass2_seconds = time.perf_counter() - pass2_started
@@ -190,7 +186,12 @@ class Pipeline:
         seconds = time.perf_counter() - started
         manifest = {
             "corpusclean_version": __version__,
-            "schema_versions": {"document": SCHEMA_VERSION, "rejected": SCHEMA_VERSION, "manifest": SCHEMA_VERSION},
+            "schema_versions": {
+                "document": SCHEMA_VERSION,
+                "rejected": SCHEMA_VERSION,
+                "passage": SCHEMA_VERSION,
+                "manifest": SCHEMA_VERSION,
+            },
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "config": self.config.to_dict(),
             "inputs": [entry for result in results for entry in result.inputs],
@@ -272,18 +273,19 @@ class Pipeline:
 
     def _global_step(self, shards: Sequence[Path]) -> Decisions:
         """Corpus-level decisions from the small side tables of pass 1 only: the key columns
-        of the document shards and the short-line keys."""
-        documents = [
-            pq.read_table(f"{shard}.documents.parquet", columns=["doc_id", "content_hash", "published_at", "source"])
-            for shard in shards
-        ]
-        keys = pa.concat_tables(documents) if documents else DOCUMENT_KEY_SCHEMA.empty_table()
-        lines = [pq.read_table(f"{shard}.lines.parquet") for shard in shards]
+        of the document shards, MinHash band keys and signatures, and short-line keys."""
+
+        def side(suffix: str, columns: list[str] | None = None) -> pa.Table | None:
+            tables = [pq.read_table(f"{shard}.{suffix}.parquet", columns=columns) for shard in shards]
+            return pa.concat_tables(tables) if tables else None
+
+        keys = side("documents", DOCUMENT_KEY_SCHEMA.names)
         return make_decisions(
             self.config,
-            keys.select(["doc_id", "content_hash", "published_at"]),
-            keys.select(["doc_id", "source"]),
-            pa.concat_tables(lines) if lines else None,
+            keys if keys is not None else DOCUMENT_KEY_SCHEMA.empty_table(),
+            lines=side("lines"),
+            signatures=side("minhash"),
+            passages=side("passages"),
         )
 
     def _pass2(
@@ -302,6 +304,7 @@ class Pipeline:
         kept_unchanged = 0
         by_reason: Counter[str] = Counter()
         by_stage: Counter[str] = Counter()
+        passage_rows: list[dict[str, Any]] = []
         document_paths = [f"{s}.documents.parquet" for s in shards]
 
         # Documents are read twice, each time decided the same way (decide is pure): once for
@@ -309,17 +312,18 @@ class Pipeline:
         def kept_rows() -> Iterator[dict[str, Any]]:
             nonlocal kept, kept_unchanged
             for row in _merge_shards(document_paths):
-                decided, _ = decisions.decide(row)
-                if decided is not None:
+                decision = decisions.decide(row)
+                if decision.kept is not None:
                     kept += 1
-                    kept_unchanged += LIMIT_FIX in decided["fixes"]
-                    yield decided
+                    kept_unchanged += LIMIT_FIX in decision.kept["fixes"]
+                    passage_rows.extend(decision.passages)
+                    yield decision.kept
 
         def late_rejections() -> Iterator[dict[str, Any]]:
             for row in _merge_shards(document_paths):
-                _, rejection = decisions.decide(row)
-                if rejection is not None:
-                    yield rejection
+                decision = decisions.decide(row)
+                if decision.rejected is not None:
+                    yield decision.rejected
 
         def rejected_rows() -> Iterator[dict[str, Any]]:
             stream = heapq.merge(
@@ -334,7 +338,10 @@ class Pipeline:
 
         documents.write_rows(kept_rows())
         rejected.write_rows(rejected_rows())
-        outputs = {"documents": documents.close(), "rejected": rejected.close()}
+        passages = PartWriter(out / "passages", PASSAGE_SCHEMA, **options)
+        listed = listed_passages(passage_rows)
+        passages.write_rows(listed)
+        outputs = {"documents": documents.close(), "rejected": rejected.close(), "passages": passages.close()}
         rejected_total = sum(by_reason.values())
         counts = {
             "records_in": kept + rejected_total,
@@ -344,8 +351,20 @@ class Pipeline:
             "by_stage": dict(sorted(by_stage.items())),
             "boilerplate_kept_unchanged": kept_unchanged,
             "learned_boilerplate_lines": decisions.learned_line_count,
+            "near_duplicate_clusters": len(set(decisions.near_clusters.values())),
+            "passages": len(listed),
+            "passage_clusters": len({row["cluster_id"] for row in listed}),
         }
         return outputs, counts
+
+
+def listed_passages(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Passage rows of the clusters that still span two kept documents, in cluster order."""
+    documents_per_cluster: dict[str, set[str]] = {}
+    for row in rows:
+        documents_per_cluster.setdefault(row["cluster_id"], set()).add(row["doc_id"])
+    listed = [row for row in rows if len(documents_per_cluster[row["cluster_id"]]) >= 2]
+    return sorted(listed, key=lambda row: (row["cluster_id"], row["doc_id"], row["paragraph_index"]))
 
 
 def _merge_shards(paths: Sequence[str]) -> Iterator[dict[str, Any]]:
@@ -526,20 +545,19 @@ def clean_table(table: pa.Table, config: PipelineConfig | None = None) -> tuple[
     # the global step, in memory: the same decisions a run makes over its side tables
     decisions = make_decisions(
         config,
-        pa.Table.from_pylist(rows.documents, schema=DOCUMENT_KEY_SCHEMA).select(
-            ["doc_id", "content_hash", "published_at"]
-        ),
-        pa.Table.from_pylist(rows.documents, schema=DOCUMENT_KEY_SCHEMA).select(["doc_id", "source"]),
-        pa.Table.from_pylist(rows.lines, schema=LINE_SCHEMA),
+        pa.Table.from_pylist(rows.documents, schema=DOCUMENT_KEY_SCHEMA),
+        lines=pa.Table.from_pylist(rows.lines, schema=LINE_SCHEMA),
+        signatures=rows.side_table("minhash", config),
+        passages=rows.side_table("passages", config),
     )
     kept_rows: list[dict[str, Any]] = []
     rejected_rows = rows.rejected
     for row in rows.documents:
-        decided, rejection = decisions.decide(row)
-        if decided is not None:
-            kept_rows.append(decided)
+        decision = decisions.decide(row)
+        if decision.kept is not None:
+            kept_rows.append(decision.kept)
         else:
-            rejected_rows.append(rejection)
+            rejected_rows.append(decision.rejected)
     document_schema = pa.schema(list(DOCUMENT_SCHEMA) + passthrough, metadata=DOCUMENT_SCHEMA.metadata)
     rejected_schema = pa.schema(list(REJECTED_SCHEMA) + passthrough, metadata=REJECTED_SCHEMA.metadata)
     return (

@@ -50,6 +50,8 @@ class Reason(str, enum.Enum):
     LANGUAGE_FILTERED = "language_filtered"
     #: The same normalized text as a kept document (``duplicate_of``).
     EXACT_DUPLICATE = "exact_duplicate"
+    #: A near-duplicate of a kept document (``duplicate_of``, ``similarity``: MinHash estimate).
+    NEAR_DUPLICATE = "near_duplicate"
     #: The record does not satisfy the declared output schema.
     SCHEMA_INVALID = "schema_invalid"
     #: A stage raised an exception on this record (``detail`` has its type and message).

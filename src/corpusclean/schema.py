@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a column is added, removed or changes meaning.
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 _STRING_LIST = pa.list_(pa.string())
 _REMOVAL = pa.struct(
@@ -162,6 +162,34 @@ REJECTED_COLUMNS: tuple[Column, ...] = (
 )
 
 
+PASSAGE_COLUMNS: tuple[Column, ...] = (
+    Column(
+        "cluster_id",
+        pa.string(),
+        False,
+        "The cluster: '<doc_id>:<paragraph_index>' of its representative passage (the one of the "
+        "earliest, then smallest, document).",
+    ),
+    Column("doc_id", pa.string(), False, "A kept document holding the passage.", pattern=r"^[0-9a-f]{32}$"),
+    Column(
+        "paragraph_index",
+        pa.int32(),
+        False,
+        "Index of the paragraph (non-empty line) in the document's text, counted from 0.",
+        minimum=0,
+    ),
+    Column("text", pa.string(), False, "The paragraph.", min_length=1),
+    Column(
+        "similarity",
+        pa.float64(),
+        False,
+        "Estimated Jaccard similarity to the cluster's representative passage (1.0 for it).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+)
+
+
 def arrow_schema(columns: Sequence[Column], kind: str) -> pa.Schema:
     """The Arrow schema of ``columns``, with the versions in its key-value metadata."""
     from corpusclean import __version__
@@ -178,6 +206,7 @@ def arrow_schema(columns: Sequence[Column], kind: str) -> pa.Schema:
 
 DOCUMENT_SCHEMA = arrow_schema(DOCUMENT_COLUMNS, "document")
 REJECTED_SCHEMA = arrow_schema(REJECTED_COLUMNS, "rejected")
+PASSAGE_SCHEMA = arrow_schema(PASSAGE_COLUMNS, "passage")
 
 
 def _json_type(data_type: pa.DataType) -> dict[str, Any]:
@@ -337,7 +366,7 @@ MANIFEST_JSON_SCHEMA: dict[str, Any] = {
         "corpusclean_version": {"type": "string"},
         "schema_versions": {
             "type": "object",
-            "required": ["document", "rejected", "manifest"],
+            "required": ["document", "rejected", "passage", "manifest"],
             "additionalProperties": {"type": "string"},
         },
         "config": {"type": "object", "description": "The whole PipelineConfig, defaults included."},
@@ -388,6 +417,7 @@ def all_json_schemas() -> dict[str, dict[str, Any]]:
     return {
         "document.schema.json": json_schema(DOCUMENT_COLUMNS, "document", "corpusclean document row"),
         "rejected.schema.json": json_schema(REJECTED_COLUMNS, "rejected", "corpusclean rejected row"),
+        "passage.schema.json": json_schema(PASSAGE_COLUMNS, "passage", "corpusclean near-duplicate passage row"),
         "manifest.schema.json": MANIFEST_JSON_SCHEMA,
     }
 

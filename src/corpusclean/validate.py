@@ -22,6 +22,8 @@ from corpusclean.schema import (
     DOCUMENT_COLUMNS,
     DOCUMENT_SCHEMA,
     MANIFEST_JSON_SCHEMA,
+    PASSAGE_COLUMNS,
+    PASSAGE_SCHEMA,
     REJECTED_COLUMNS,
     REJECTED_SCHEMA,
     Column,
@@ -72,7 +74,13 @@ def validate_output(out: str | Path) -> list[str]:
     stages: Counter[str] = Counter()
     row_problems = 0
 
-    declared = {"documents": (DOCUMENT_SCHEMA, DOCUMENT_COLUMNS), "rejected": (REJECTED_SCHEMA, REJECTED_COLUMNS)}
+    declared = {
+        "documents": (DOCUMENT_SCHEMA, DOCUMENT_COLUMNS),
+        "rejected": (REJECTED_SCHEMA, REJECTED_COLUMNS),
+        "passages": (PASSAGE_SCHEMA, PASSAGE_COLUMNS),
+    }
+    passage_documents: set[str] = set()
+    passage_clusters: dict[str, set[str]] = {}
     for kind, (schema, columns) in declared.items():
         listed = {part["path"] for part in manifest["outputs"].get(kind, [])}
         on_disk = (
@@ -103,6 +111,10 @@ def validate_output(out: str | Path) -> list[str]:
                     rows_by_kind[kind] += 1
                     row_problems += _check_row(row, columns, part["path"], problems, row_problems)
                     doc_id = row["doc_id"]
+                    if kind == "passages":
+                        passage_documents.add(doc_id)
+                        passage_clusters.setdefault(row["cluster_id"], set()).add(doc_id)
+                        continue
                     if doc_id in seen_ids:
                         problems.append(f"{part['path']}: doc_id {doc_id} appears more than once")
                     seen_ids.add(doc_id)
@@ -119,6 +131,11 @@ def validate_output(out: str | Path) -> list[str]:
         if target not in kept_ids:
             problems.append(f"rejected {doc_id}: duplicate_of {target} is not a kept document")
             break
+    if passage_documents - kept_ids:
+        problems.append(f"passages/: {len(passage_documents - kept_ids)} doc_id(s) are not kept documents")
+    thin = [cluster for cluster, members in passage_clusters.items() if len(members) < 2]
+    if thin:
+        problems.append(f"passages/: cluster {thin[0]} spans fewer than two documents")
     problems.extend(_check_counts(manifest["counts"], rows_by_kind, reasons, stages))
     return problems
 

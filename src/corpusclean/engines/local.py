@@ -32,6 +32,7 @@ from corpusclean.schema import DOCUMENT_COLUMNS, DOCUMENT_SCHEMA, REJECTED_COLUM
 from corpusclean.sinks.parquet import write_table_atomic
 from corpusclean.sources import InputFile, read_file
 from corpusclean.stages import build_stages, run_stages
+from corpusclean.stages.dedup import minhash_schema, minhash_table, passage_schema, passage_table
 
 __all__ = ["Task", "TaskResult", "plan_tasks", "process_records", "run_pass1", "valid_utf8"]
 
@@ -110,11 +111,24 @@ class BatchRows:
     documents: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)
+    minhash: list[pa.Table] = field(default_factory=list)
+    passages: list[pa.Table] = field(default_factory=list)
 
     def extend(self, other: BatchRows) -> None:
         self.documents.extend(other.documents)
         self.rejected.extend(other.rejected)
         self.lines.extend(other.lines)
+        self.minhash.extend(other.minhash)
+        self.passages.extend(other.passages)
+
+    def side_table(self, name: str, config: PipelineConfig) -> pa.Table:
+        """The ``minhash`` or ``passages`` side table of all batches, sorted by doc_id."""
+        params = config.dedup.minhash_params(passages=name == "passages")
+        schema = minhash_schema(params) if name == "minhash" else passage_schema(params)
+        tables = getattr(self, name)
+        table = pa.concat_tables(tables) if tables else schema.empty_table()
+        order = ["doc_id"] if name == "minhash" else ["doc_id", "paragraph_index"]
+        return table.sort_by([(column, "ascending") for column in order])
 
 
 def process_records(
@@ -136,6 +150,19 @@ def process_records(
         else:
             rows.documents.append(row)
             rows.lines.extend(line_rows(row, config))
+    dedup = config.dedup
+    if dedup.enabled and rows.documents and (dedup.near or dedup.passages):
+        started = time.perf_counter()
+        doc_ids = [row["doc_id"] for row in rows.documents]
+        texts = [row["text"] for row in rows.documents]
+        if dedup.near:
+            rows.minhash.append(minhash_table(doc_ids, texts, dedup.minhash_params()))
+        if dedup.passages:
+            rows.passages.append(
+                passage_table(doc_ids, texts, dedup.minhash_params(passages=True), dedup.passage_min_words)
+            )
+        if timings is not None:
+            timings["minhash"] = timings.get("minhash", 0.0) + time.perf_counter() - started
     return rows
 
 
@@ -175,6 +202,8 @@ def run_task(task: Task, stages: Sequence[Stage], config: PipelineConfig, shard_
     write_table_atomic(pa.Table.from_pylist(documents, schema=DOCUMENT_SCHEMA), shard_dir / f"{stem}.documents.parquet")
     write_table_atomic(pa.Table.from_pylist(rejected, schema=REJECTED_SCHEMA), shard_dir / f"{stem}.rejected.parquet")
     write_table_atomic(pa.Table.from_pylist(rows.lines, schema=LINE_SCHEMA), shard_dir / f"{stem}.lines.parquet")
+    write_table_atomic(rows.side_table("minhash", config), shard_dir / f"{stem}.minhash.parquet")
+    write_table_atomic(rows.side_table("passages", config), shard_dir / f"{stem}.passages.parquet")
     counts = {
         "documents": len(documents),
         "rejected": len(rejected),
