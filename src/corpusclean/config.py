@@ -55,8 +55,11 @@ class ReadConfig:
     wordpress_statuses: tuple[str, ...] = ("publish",)
     #: Skip files and folders whose name starts with a dot when walking directories.
     skip_hidden: bool = True
-    #: A file larger than this many bytes (after decompression) is rejected ``unreadable``.
-    max_record_bytes: int = 50_000_000
+    #: A file larger than this many bytes (before or after decompression) is one ``too_large`` row.
+    max_record_bytes: int = 200_000_000
+    #: A document (one file's text, one JSONL line, one post) larger than this many bytes is
+    #: rejected ``too_large`` before any work on it: news articles are far below 1 MB.
+    max_document_bytes: int = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,14 @@ class ExtractConfig:
     include_comments: bool = False
     #: trafilatura's ``favor_precision``: drop more borderline text.
     favor_precision: bool = False
+    #: HTML larger than this many characters is rejected ``too_large``.
+    max_markup_bytes: int = 5_000_000
+    #: HTML nested deeper than this, or with more elements, is rejected ``too_complex``.
+    max_nesting_depth: int = 2000
+    max_elements: int = 200_000
+    #: Extraction of one document taking longer than this many seconds is rejected ``timeout``
+    #: (0: no limit).
+    timeout_seconds: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,14 @@ class Reason(str, enum.Enum):
 
     #: The file could not be opened, decompressed or parsed at all.
     UNREADABLE = "unreadable"
+    #: A file or document is larger than its limit (``read.max_record_bytes``,
+    #: ``read.max_document_bytes``, ``extract.max_markup_bytes``).
+    TOO_LARGE = "too_large"
+    #: HTML nested deeper or with more elements than ``extract.max_nesting_depth`` /
+    #: ``extract.max_elements`` (a tag bomb).
+    TOO_COMPLEX = "too_complex"
+    #: Extraction took longer than ``extract.timeout_seconds``.
+    TIMEOUT = "timeout"
     #: The bytes could not be decoded to text in any encoding.
     DECODE_FAILED = "decode_failed"
     #: A WordPress item that is not published (draft, private, pending, future, trash …).

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from corpusclean.config import ReadConfig
+from corpusclean.limits import TooLarge
 from corpusclean.records import Reason, Record, Rejected
 from corpusclean.sources.files import (
     COMPRESSED_SUFFIXES,
@@ -335,14 +336,31 @@ def detect_format(data: bytes, name: str) -> Reader:
     raise AssertionError("the text reader accepts everything")  # pragma: no cover
 
 
-def unreadable(file: InputFile, detail: str, source_format: str = "unknown") -> Rejected:
+def unreadable(
+    file: InputFile, detail: str, source_format: str = "unknown", reason: Reason = Reason.UNREADABLE
+) -> Rejected:
     """The rejected row that stands for a file (or the rest of a file) that could not be read."""
     return Record(
         doc_id=doc_id_for(source_format, file.relpath, "unreadable"),
         source=file.parent,
         source_format=source_format,
         source_id=file.source_id,
-    ).reject("read", Reason.UNREADABLE, detail[:2000], text=None)
+    ).reject("read", reason, detail[:2000], text=None)
+
+
+def _within_size(item: Record | Rejected, limit: int) -> Record | Rejected:
+    """A record larger than ``read.max_document_bytes`` is rejected ``too_large`` before any work
+    (its text is not kept: it is the very thing that is too large)."""
+    if isinstance(item, Rejected):
+        return item
+    size = max(
+        len(item.raw) if item.raw is not None else 0,
+        len(item.markup) if item.markup is not None else 0,
+        len(item.text) if item.text is not None else 0,
+    )
+    if size <= limit:
+        return item
+    return item.reject("read", Reason.TOO_LARGE, f"{size} bytes > read.max_document_bytes ({limit})", text=None)
 
 
 @dataclass
@@ -367,6 +385,10 @@ def read_file(file: InputFile, config: ReadConfig) -> FileResult:
     }
     try:
         content = read_input_bytes(file.path, config.max_record_bytes)
+    except TooLarge as exc:
+        entry["error"] = str(exc)
+        entry["records"] = 1
+        return FileResult(entry, [unreadable(file, str(exc), reason=Reason.TOO_LARGE)])
     except Exception as exc:  # noqa: BLE001 - any failure to open is an unreadable file
         message = f"cannot read: {type(exc).__name__}: {exc}"
         entry["error"] = message
@@ -385,6 +407,7 @@ def read_file(file: InputFile, config: ReadConfig) -> FileResult:
         if items:  # the records read before the failure are kept; the rest is one row
             message = f"after {len(items)} records: {message}"
         items.append(unreadable(file, message, reader.format))
+    items = [_within_size(item, config.max_document_bytes) for item in items]
     formats = {item.source_format for item in items}
     if len(formats) == 1:  # e.g. "wordpress_rest" rather than the reader's "json"
         entry["format"] = formats.pop()

@@ -9,6 +9,7 @@ import hashlib
 import io
 import lzma
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -16,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import zstandard
 
 from corpusclean.errors import InputError
+from corpusclean.limits import TooLarge
 
 __all__ = [
     "COMPRESSED_SUFFIXES",
@@ -163,7 +165,7 @@ def _decompress(data: bytes, compression: str, limit: int) -> bytes:
     with reader:
         out = reader.read(limit + 1)
     if len(out) > limit:
-        raise ValueError(f"decompressed size exceeds {limit} bytes")
+        raise TooLarge(f"decompressed size exceeds read.max_record_bytes ({limit} bytes)")
     return out
 
 
@@ -180,10 +182,13 @@ class FileBytes:
 def read_input_bytes(path: str, limit: int) -> FileBytes:
     """Read (and decompress) a file. Raises OSError/ValueError/EOFError etc. on failure;
     the caller turns those into an ``unreadable`` rejection."""
+    # checked before opening: opening a FIFO blocks until a writer comes, a device never ends
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(f"not a regular file: {path}")
     with open(path, "rb") as handle:
         raw = handle.read(limit + 1)
     if len(raw) > limit:
-        raise ValueError(f"file is larger than read.max_record_bytes ({limit} bytes)")
+        raise TooLarge(f"file is larger than read.max_record_bytes ({limit} bytes)")
     digest = hashlib.sha256(raw).hexdigest()
     compression = compression_of(raw[:8])
     data = _decompress(raw, compression, limit) if compression else raw

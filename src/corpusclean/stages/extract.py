@@ -19,6 +19,7 @@ import trafilatura
 from lxml import etree
 
 from corpusclean.config import DecodeConfig, ExtractConfig
+from corpusclean.limits import TimeLimitExceeded, html_shape, time_limit
 from corpusclean.records import Reason, Record, Rejected, StageResult, map_records
 from corpusclean.sources.wordpress import url_host
 from corpusclean.stages.decode import normalize_whitespace, repair_text
@@ -276,13 +277,35 @@ class ExtractStage:
             }
         return text, metadata
 
+    def _check_limits(self, record: Record) -> Rejected | None:
+        markup = record.markup or ""
+        config = self.config
+        if len(markup) > config.max_markup_bytes:
+            detail = f"{len(markup)} characters of HTML > extract.max_markup_bytes ({config.max_markup_bytes})"
+            return record.reject(self.name, Reason.TOO_LARGE, detail, text=None)
+        elements, depth = html_shape(markup)
+        if depth > config.max_nesting_depth or elements > config.max_elements:
+            detail = (
+                f"{elements} elements nested {depth} deep > extract.max_elements ({config.max_elements}) "
+                f"or extract.max_nesting_depth ({config.max_nesting_depth})"
+            )
+            return record.reject(self.name, Reason.TOO_COMPLEX, detail, text=None)
+        return None
+
     def process(self, record: Record) -> Record | Rejected:
         if record.markup is None:
             return record
-        if not self.config.enabled:
-            text, metadata = fragment_to_text(record.markup), {}
-        else:
-            text, metadata = self._extract(record.markup, record.markup_kind or "page")
+        over_limit = self._check_limits(record)
+        if over_limit is not None:
+            return over_limit
+        try:
+            with time_limit(self.config.timeout_seconds):
+                if not self.config.enabled:
+                    text, metadata = fragment_to_text(record.markup), {}
+                else:
+                    text, metadata = self._extract(record.markup, record.markup_kind or "page")
+        except TimeLimitExceeded as exc:
+            return record.reject(self.name, Reason.TIMEOUT, f"extraction {exc} (extract.timeout_seconds)")
         text, fixes = self._repair(text)
         changes: dict[str, object] = {"markup": None, "markup_kind": None, "text": text}
         for key, value in metadata.items():  # values the reader set (WordPress fields) win
