@@ -115,3 +115,19 @@ def test_seed_headings_are_not_taken_for_related_headlines(prefix):
         assert "Addressing the Investment Disparity" in paragraphs
         raw = [line for line in _seed(prefix).split("\n") if line.strip()]
         assert _flagged(raw) == []
+
+
+def test_detector_is_opt_in_in_the_boilerplate_stage():
+    from corpusclean.config import BoilerplateConfig
+    from corpusclean.records import Record
+    from corpusclean.stages.boilerplate import HEADLINE_RULE, BoilerplateStage
+
+    text = (SAMPLE / "000_a0e1a835e99c4b20.txt").read_text(encoding="utf-8").strip()
+    record = Record(doc_id="0" * 32, source=".", source_format="text", source_id="x", text=text)
+    assert BoilerplateStage(BoilerplateConfig()).process(record).text == text
+    cleaned = BoilerplateStage(BoilerplateConfig(related_headlines=True)).process(record)
+    assert [r.text for r in cleaned.removed if r.rule == HEADLINE_RULE] == [
+        "How will China's AI stack up against ChatGPT?",
+        "Overtaking on curves: How China's EV industry is hurtling to dominate the global market",
+    ]
+    assert "ChatGPT?" not in cleaned.text

@@ -24,6 +24,7 @@ from corpusclean.config import BoilerplateConfig
 from corpusclean.errors import ConfigError
 from corpusclean.records import Reason, Record, Rejected, Removal, StageResult, map_records
 from corpusclean.stages.decode import normalize_whitespace
+from corpusclean.stages.headlines import related_headline_lines
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -267,6 +268,25 @@ class BoilerplateStage:
         if not self.config.enabled or not record.text:
             return record
         text, removed = remove_boilerplate(record.text, self.rules)
+        if self.config.related_headlines:
+            text, headlines = remove_related_headlines(text)
+            removed += headlines
         if not removed:
             return record
         return limit_removal(record, text, removed, self.config, self.name)
+
+
+#: ``removed.rule`` of a line judged to be the headline of another article.
+HEADLINE_RULE = "headlines.related_headline"
+
+
+def remove_related_headlines(text: str) -> tuple[str, tuple[Removal, ...]]:
+    """Remove the lines :func:`related_headline_lines` finds; line numbers are those of ``text``."""
+    numbered = [(number, line.strip()) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    found = set(related_headline_lines([line for _, line in numbered]))
+    if not found:
+        return text, ()
+    drop = {numbered[i][0] for i in found}
+    removed = tuple(Removal(HEADLINE_RULE, numbered[i][1], numbered[i][0]) for i in sorted(found))
+    kept = [line for number, line in enumerate(text.split("\n"), start=1) if number not in drop]
+    return normalize_whitespace("\n".join(kept))[0], removed
