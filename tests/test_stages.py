@@ -147,7 +147,8 @@ def test_language_detection():
     assert stage.detect("The quick brown fox jumps over the lazy dog near the river bank today.")[0] == "en"
     assert stage.detect("Der schnelle braune Fuchs springt über den faulen Hund am Flussufer.")[0] == "de"
     assert stage.detect("中国人工智能产业发展迅速，企业纷纷推出新的大模型产品。")[0] == "zh"
-    assert stage.detect("12 34 ok") == ("und", None)
+    assert stage.detect("12 34 ok")[0] != "und"  # two letters: langdetect still answers
+    assert stage.detect("12 34 -- 56!") == ("und", None)
     text = "Ceci est une phrase en français pour tester la détection de la langue."
     assert LanguageStage(LanguageConfig()).detect(text) == stage.detect(text)
 
