@@ -20,10 +20,10 @@ from pathlib import Path
 
 import ftfy
 
+from bench.common import DEFAULT_DATA
 from corpusclean import clean_text
 from corpusclean.stages.decode import repair_text
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 LANGUAGES = ("en", "de", "fr", "es", "zh", "ru")
 
 

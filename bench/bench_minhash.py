@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import DEFAULT_DATA
 from corpusclean import minhash
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 _WORD = re.compile(r"\w+")
 
 

@@ -79,12 +79,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from bench.common import DEFAULT_DATA, aeb_gold_bodies
 from corpusclean import clean_table, clean_text
 from corpusclean.config import BoilerplateConfig, PipelineConfig
 from corpusclean.stages.boilerplate import load_rules, remove_boilerplate
 from corpusclean.stages.headlines import content_stems, related_headline_lines
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 N_SITES = 20
 
@@ -704,9 +703,7 @@ def _canonical(text: str) -> str:
 
 def load_bodies(data_dir: Path, seeds_dir: Path | None = None) -> list[tuple[str, str]]:
     """``(origin, text)`` of the gold bodies, seeds' own boilerplate taken out, canonicalized."""
-    with gzip.open(data_dir / "scrapinghub-aeb" / "ground-truth.json.gz", "rt", encoding="utf-8") as handle:
-        truth = json.load(handle)
-    bodies = [(f"aeb/{key[:12]}", truth[key]["articleBody"]) for key in sorted(truth)]
+    bodies = aeb_gold_bodies(data_dir)
     seeds_dir = seeds_dir if seeds_dir is not None else data_dir.parent / "seeds"
     if seeds_dir.is_dir():
         for path in sorted(seeds_dir.glob("*.txt")):

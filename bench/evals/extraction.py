@@ -30,11 +30,11 @@ from typing import Any
 
 import trafilatura
 
+from bench.common import DEFAULT_DATA
 from corpusclean.config import PipelineConfig
 from corpusclean.records import Record
 from corpusclean.stages import build_stages, run_stages
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 _TOKEN = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
 #: Soft hyphens and zero-width characters: corpusclean removes them (a documented fix), so they

@@ -27,10 +27,10 @@ from typing import Any
 import langdetect
 from langdetect.detector_factory import DetectorFactory
 
+from bench.common import DEFAULT_DATA
 from corpusclean.config import LanguageConfig
 from corpusclean.stages.language import LanguageStage, normalize_language_code
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SAMPLE_LENGTHS = (100, 250, 500, 1000, 2000, None)
 
 

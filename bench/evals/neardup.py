@@ -60,9 +60,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.common import DEFAULT_DATA, aeb_gold_bodies
 from corpusclean import minhash
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DEFAULT_SEEDS = DEFAULT_DATA.parent / "seeds"
 
 #: Sources need at least this many tokens.
@@ -135,9 +135,7 @@ class NearDupDataset:
 
 def load_sources(data_dir: Path, seeds_dir: Path | None = None) -> list[tuple[str, str]]:
     """``(name, text)`` of the usable source articles, in a fixed order, paragraphs one per line."""
-    with gzip.open(data_dir / "scrapinghub-aeb" / "ground-truth.json.gz", "rt", encoding="utf-8") as handle:
-        truth = json.load(handle)
-    candidates = [(f"aeb/{key[:12]}", truth[key]["articleBody"]) for key in sorted(truth)]
+    candidates = aeb_gold_bodies(data_dir)
     seeds_dir = seeds_dir if seeds_dir is not None else data_dir.parent / "seeds"
     if seeds_dir.is_dir():
         candidates += [(f"seeds/{p.name}", p.read_text(encoding="utf-8")) for p in sorted(seeds_dir.glob("*.txt"))]

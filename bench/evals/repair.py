@@ -32,14 +32,13 @@ import ftfy
 import ftfy.fixes
 from ftfy.badness import is_bad
 
+from bench.common import DEFAULT_DATA
 from corpusclean.stages.decode import (
     decode_literal_escapes,
     fix_with_ftfy,
     normalize_whitespace,
     repair_text,
 )
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 #: The three ftfy folds we skip on purpose, applied to both sides before comparing.
 _FOLDS = ftfy.TextFixerConfig(

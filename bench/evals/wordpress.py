@@ -27,13 +27,13 @@ from typing import Any
 
 import trafilatura
 
+from bench.common import DEFAULT_DATA
 from corpusclean.config import PipelineConfig, ReadConfig
 from corpusclean.records import Record
 from corpusclean.sources import InputFile, read_file
 from corpusclean.stages import build_stages, run_stages
 from corpusclean.stages.extract import fragment_to_text, strip_wordpress_markup
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 _TOKEN = re.compile(r"\w+")
 
 

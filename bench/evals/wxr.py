@@ -39,12 +39,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.common import DEFAULT_DATA
 from corpusclean.config import ReadConfig
 from corpusclean.records import Record
 from corpusclean.sources.files import InputFile
 from corpusclean.sources.wxr import WxrError, load_wxr, parse_wxr, wxr_records
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 _MISSING = object()
 
