@@ -55,3 +55,11 @@ def test_wordpress_html_pages_and_fragment_choice():
     assert ours["empty"] == 0
     assert ours["mean_f1"] >= fragments["trafilatura, wrapped"]["mean_f1"]
     assert ours["mean_f1"] >= 0.999
+
+
+def test_wordpress_wxr_export_gives_the_same_documents_as_the_rest_dumps():
+    data = requires_shared_data("wpextract-site").parent
+    result = wordpress.evaluate_wxr_against_rest(data)
+    assert result["same_ids"] and result["rest"] == 70
+    # the one difference: page 2's apostrophe, curled by wptexturize in REST only
+    assert result["same_text"] >= 69

@@ -108,6 +108,33 @@ def evaluate_rest(data: Path) -> dict[str, Any]:
     }
 
 
+def _texts_by_id(paths: list[Path], base: Path) -> dict[str, str]:
+    stages = _stages()
+    texts: dict[str, str] = {}
+    for path in paths:
+        result = read_file(InputFile(path.name, str(base), str(path)), ReadConfig())
+        for record in run_stages(stages, [i for i in result.items if isinstance(i, Record)]).records:
+            texts[record.source_id] = record.text or ""
+    return texts
+
+
+def evaluate_wxr_against_rest(data: Path) -> dict[str, Any]:
+    """The same site's WXR export and REST dumps through the pipeline: the same posts and pages,
+    and the same text modulo whitespace. (REST text has been through WordPress's wptexturize,
+    which curls quotes; the export holds the raw text.)"""
+    site = data / "wpextract-site"
+    rest = _texts_by_id(sorted((site / "rest").glob("*.json.gz")), site / "rest")
+    wxr = _texts_by_id([site / "wxr" / "test_site.xml.gz"], site / "wxr")
+    differing = sorted(k for k in rest if k in wxr and " ".join(rest[k].split()) != " ".join(wxr[k].split()))
+    return {
+        "rest": len(rest),
+        "wxr": len(wxr),
+        "same_ids": set(rest) == set(wxr),
+        "same_text": len(rest) - len(differing),
+        "differing": differing,
+    }
+
+
 def evaluate_html_pages(data: Path) -> dict[str, Any]:
     """The same posts from the site's rendered HTML pages (themed: nav, sidebar, footer)."""
     stages = _stages()
@@ -195,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     for row in rest["rows"]:
         if not (row["present"] and row["title_equal"]) or row["f1"] < 0.9:
             print(f"    {row}")
+    both = evaluate_wxr_against_rest(args.data)
+    print(
+        f"  WXR export vs REST: {both['wxr']} kept from the export, same ids: {both['same_ids']}, "
+        f"same text modulo whitespace: {both['same_text']} of {both['rest']} (differing: {both['differing']})"
+    )
     pages = evaluate_html_pages(args.data)
     print(
         f"\nsame posts from the rendered HTML pages ({pages['pages']}): mean token F1 {pages['mean_f1']:.3f} (min {pages['min_f1']:.2f}); plain trafilatura {pages['trafilatura_mean_f1']:.3f} (min {pages['trafilatura_min_f1']:.2f})"
