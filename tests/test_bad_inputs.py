@@ -18,7 +18,7 @@ import time
 import pytest
 
 from corpusclean import Pipeline, PipelineConfig, validate_output
-from corpusclean.limits import html_shape, time_limit, TimeLimitExceeded
+from corpusclean.limits import TimeLimitExceeded, html_shape, time_limit
 from tests.conftest import SAMPLE, read_dataset
 
 GOOD = (
@@ -177,7 +177,7 @@ def _run_cli(args, **kwargs):
     )
 
 
-@pytest.mark.parametrize("kill_after_tasks", [3, 30])
+@pytest.mark.parametrize("kill_after_tasks", [3, 30, "pass2"])
 def test_resume_after_kill_9_gives_identical_rows(tmp_path, kill_after_tasks):
     corpus = tmp_path / "corpus"
     for group in range(40):
@@ -195,9 +195,12 @@ def test_resume_after_kill_9_gives_identical_rows(tmp_path, kill_after_tasks):
     pass1 = out / "_work" / "pass1"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if pass1.exists() and len(list(pass1.glob("task-*.json"))) >= kill_after_tasks:
+        if kill_after_tasks == "pass2":
+            if (out / "documents").exists():  # pass 2 has started writing parts
+                break
+        elif pass1.exists() and len(list(pass1.glob("task-*.json"))) >= kill_after_tasks:
             break
-        time.sleep(0.02)
+        time.sleep(0.005)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)  # the whole process group: workers too
     process.wait()
