@@ -122,3 +122,24 @@ def test_clean_table_learns_per_source():
     assert all(FOOTER not in texts[f"a{i}"] for i in range(8))
     assert all(FOOTER in texts[f"b{i}"] for i in range(2))  # two documents are not enough evidence
     assert kept.filter(pa.compute.equal(kept["source"], "a"))["removed"].to_pylist()[0][-1]["rule"] == LEARNED_RULE
+
+
+def test_a_representative_is_never_rejected_after_its_duplicates(tmp_path):
+    # one-line documents that differ only by a number: their lines fold to one learned key, so
+    # removal would empty them; the representative of the exact duplicates must stay kept
+    site = tmp_path / "corpus" / "tips"
+    site.mkdir(parents=True)
+    # numbers between most words: the documents share few word 3-grams, so they are not near
+    # duplicates, but their lines fold to one key (digits are folded for learning)
+    for i in range(8):
+        (site / f"{i}.txt").write_text(f"Gate {i}1 row {i}2 seat {i}3 bus {i}4 stop {i}5 line {i}6")
+    (site / "copy.txt").write_text("GATE 01 ROW 02 seat 03 bus 04 stop 05 line 06")
+    out = tmp_path / "out"
+    Pipeline(PipelineConfig.from_dict({"output": {"min_words": 1}})).run([tmp_path / "corpus"], out, workers=1)
+    kept = {r["doc_id"]: r for r in read_dataset(out, "documents").to_pylist()}
+    rejected = read_dataset(out, "rejected").to_pylist()
+    duplicate = next(r for r in rejected if r["reason"] == "exact_duplicate")
+    assert duplicate["duplicate_of"] in kept
+    assert "boilerplate_not_removed" in kept[duplicate["duplicate_of"]]["fixes"]
+    assert {r["reason"] for r in rejected} == {"exact_duplicate", "boilerplate_only"}
+    assert validate_output(out) == []

@@ -220,6 +220,18 @@ class OutputConfig:
     max_error_rate: float = 0.5
     #: Records per batch handed to the stages.
     batch_size: int = 256
+    #: Write documents/ in hive-style partition directories by this column: "" (none),
+    #: "language" (``documents/language=en/``) or "source" (``documents/source=<host>/``).
+    partition_by: str = ""
+
+    def __post_init__(self) -> None:
+        if self.partition_by not in PARTITION_COLUMNS:
+            choices = ", ".join(repr(c) for c in PARTITION_COLUMNS)
+            raise ConfigError(f"output.partition_by must be one of {choices}, got {self.partition_by!r}")
+
+
+#: The values ``output.partition_by`` accepts ("" writes documents/ unpartitioned).
+PARTITION_COLUMNS = ("", "language", "source")
 
 
 _SECTIONS: dict[str, type] = {

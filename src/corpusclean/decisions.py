@@ -93,6 +93,8 @@ class Decisions:
     passages: dict[str, list[tuple[int, str, float, bool]]] = field(default_factory=dict)
     #: source → keys of its learned boilerplate lines.
     learned: dict[str, frozenset[int]] = field(default_factory=dict)
+    #: doc_ids that other documents name as ``duplicate_of``: they must stay kept.
+    representatives: frozenset[str] = frozenset()
 
     @property
     def learned_line_count(self) -> int:
@@ -158,7 +160,9 @@ class Decisions:
         share = removed_share(row["text"], text)
         if text.strip() and share <= self.config.boilerplate.max_removed_share:
             return Decision(_with_text(row, text, removed), None, passage_rows)
-        if self.config.boilerplate.on_excess == "keep":
+        # A representative is kept unchanged rather than rejected: its duplicates' duplicate_of
+        # must name a kept document.
+        if self.config.boilerplate.on_excess == "keep" or doc_id in self.representatives:
             fixes = row["fixes"] if LIMIT_FIX in row["fixes"] else [*row["fixes"], LIMIT_FIX]
             return Decision({**row, "fixes": fixes}, None, passage_rows)
         detail = f"repeated lines and passages would take {share:.0%} of the text ({len(removed)} removals)"
@@ -280,4 +284,5 @@ def make_decisions(
         near_clusters=near_clusters,
         passages=repeated,
         learned=learned,
+        representatives=frozenset(duplicates.values()) | frozenset(near[0] for near in near_duplicates.values()),
     )

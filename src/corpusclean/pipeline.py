@@ -37,7 +37,7 @@ from corpusclean.engines.local import BatchRows, TaskResult, plan_tasks, process
 from corpusclean.errors import EngineError, InputError
 from corpusclean.records import Document, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_SCHEMA, PASSAGE_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
-from corpusclean.sinks.parquet import PartWriter
+from corpusclean.sinks.parquet import PartitionedWriter, PartWriter
 from corpusclean.sources import InputFile, expand_inputs, looks_like_html, markup_kind
 from corpusclean.sources.files import doc_id_for
 from corpusclean.stages import build_stages, run_stages
@@ -54,7 +54,7 @@ MANIFEST = "manifest.json"
 @dataclass(frozen=True)
 class Progress:
     """A progress event: ``phase`` is ``"pass1"`` (``done``/``total`` in files) or
-    ``"global"``/``"pass2"``/``"done"``."""
+    ``"global"``/``"pass2"``/``"report"``/``"done"``."""
 
     phase: str
     done: int
@@ -74,6 +74,10 @@ class RunReport:
     by_stage: dict[str, int]
     seconds: float
     manifest: dict[str, Any] = field(repr=False)
+    #: ``OUT/report.html`` and the dataset card ``OUT/README.md``; None when they could not be
+    #: written (the run is complete all the same: they come after the manifest).
+    report: Path | None = None
+    card: Path | None = None
 
     @property
     def documents_per_second(self) -> float:
@@ -213,6 +217,9 @@ class Pipeline:
         os.replace(tmp, out_path / MANIFEST)
         shutil.rmtree(work, ignore_errors=True)
         if progress:
+            progress(Progress("report", 0, 1))
+        report_path, card_path = _write_report(out_path)
+        if progress:
             progress(Progress("done", 1, 1))
         return RunReport(
             out=out_path,
@@ -223,6 +230,8 @@ class Pipeline:
             by_stage=counts["by_stage"],
             seconds=seconds,
             manifest=manifest,
+            report=report_path,
+            card=card_path,
         )
 
     @staticmethod
@@ -298,7 +307,11 @@ class Pipeline:
             compression=output.compression,
             relative_to=out,
         )
-        documents = PartWriter(out / "documents", DOCUMENT_SCHEMA, **options)
+        documents: PartWriter | PartitionedWriter = (
+            PartitionedWriter(out / "documents", DOCUMENT_SCHEMA, output.partition_by, **options)
+            if output.partition_by
+            else PartWriter(out / "documents", DOCUMENT_SCHEMA, **options)
+        )
         rejected = PartWriter(out / "rejected", REJECTED_SCHEMA, **options)
         kept = 0
         kept_unchanged = 0
@@ -356,6 +369,25 @@ class Pipeline:
             "passage_clusters": len({row["cluster_id"] for row in listed}),
         }
         return outputs, counts
+
+
+def _write_report(out: Path) -> tuple[Path | None, Path | None]:
+    """``report.html`` and ``README.md`` of a finished run. Written after the manifest, so a
+    failure here is a warning, never an incomplete run (``corpusclean report OUT`` retries)."""
+    try:
+        from corpusclean.report import write_report_and_card
+
+        return write_report_and_card(out)
+    except Exception as exc:  # the data is complete; the report is a courtesy
+        logger.debug("report failed", exc_info=True)
+        logger.warning(
+            "the run is complete, but report.html and README.md were not written (%s: %s); "
+            "retry with `corpusclean report %s`",
+            type(exc).__name__,
+            exc,
+            out,
+        )
+        return None, None
 
 
 def listed_passages(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -3,7 +3,9 @@
 Checks the manifest against its JSON Schema, every part file against its checksum, row count
 and the declared Arrow schema, every row against the column constraints, and that the rows
 add up: ``records_in == kept + rejected``, the counts per reason and stage, unique ``doc_id``s,
-and ``duplicate_of`` pointing at a kept document.
+and ``duplicate_of`` pointing at a kept document. Partitioned outputs
+(``documents/language=en/part-00000.parquet``) are checked the same way, part by part, with the
+rows of each part holding the value of its partition directory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema
 import pyarrow as pa
@@ -29,7 +32,7 @@ from corpusclean.schema import (
     Column,
     validate_row,
 )
-from corpusclean.sinks.parquet import file_sha256
+from corpusclean.sinks.parquet import HIVE_NULL, file_sha256
 
 __all__ = ["validate_output"]
 
@@ -84,7 +87,7 @@ def validate_output(out: str | Path) -> list[str]:
     for kind, (schema, columns) in declared.items():
         listed = {part["path"] for part in manifest["outputs"].get(kind, [])}
         on_disk = (
-            {p.relative_to(out).as_posix() for p in (out / kind).glob("*.parquet")} if (out / kind).exists() else set()
+            {p.relative_to(out).as_posix() for p in (out / kind).rglob("*.parquet")} if (out / kind).exists() else set()
         )
         for stray in sorted(on_disk - listed):
             problems.append(f"{stray}: not listed in manifest.json (left by an interrupted run?)")
@@ -106,10 +109,13 @@ def validate_output(out: str | Path) -> list[str]:
                 continue
             if parquet.metadata.num_rows != part["rows"]:
                 problems.append(f"{part['path']}: {parquet.metadata.num_rows} rows, manifest.json says {part['rows']}")
+            partition = _partition_values(part["path"])
+            misplaced = 0
             for batch in parquet.iter_batches(batch_size=2000):
                 for row in batch.to_pylist():
                     rows_by_kind[kind] += 1
                     row_problems += _check_row(row, columns, part["path"], problems, row_problems)
+                    misplaced += any(row.get(name, _ABSENT) != value for name, value in partition.items())
                     doc_id = row["doc_id"]
                     if kind == "passages":
                         passage_documents.add(doc_id)
@@ -125,6 +131,9 @@ def validate_output(out: str | Path) -> list[str]:
                         stages[row["stage"]] += 1
                         if row["duplicate_of"]:
                             duplicate_refs.append((doc_id, row["duplicate_of"]))
+            if misplaced:
+                where = ", ".join(f"{name}={value!r}" for name, value in partition.items())
+                problems.append(f"{part['path']}: {misplaced} row(s) do not have {where} of their partition directory")
     if row_problems > MAX_LISTED:
         problems.append(f"… and {row_problems - MAX_LISTED} more invalid rows")
     for doc_id, target in duplicate_refs:
@@ -138,6 +147,20 @@ def validate_output(out: str | Path) -> list[str]:
         problems.append(f"passages/: cluster {thin[0]} spans fewer than two documents")
     problems.extend(_check_counts(manifest["counts"], rows_by_kind, reasons, stages))
     return problems
+
+
+_ABSENT = object()
+
+
+def _partition_values(path: str) -> dict[str, str | None]:
+    """The column values that the hive-style directories of a part's path stand for:
+    ``documents/language=en/part-00000.parquet`` → ``{"language": "en"}``."""
+    values: dict[str, str | None] = {}
+    for segment in path.split("/")[1:-1]:
+        name, sep, value = segment.partition("=")
+        if sep:
+            values[name] = None if value == HIVE_NULL else unquote(value)
+    return values
 
 
 def _check_row(row: dict[str, Any], columns: tuple[Column, ...], where: str, problems: list[str], listed: int) -> int:
