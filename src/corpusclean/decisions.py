@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from corpusclean.config import PipelineConfig
 from corpusclean.minhash import split_paragraphs
 from corpusclean.records import Reason, Removal
+from corpusclean.schema import DOCUMENT_SCHEMA, REJECTED_SCHEMA
 from corpusclean.stages.boilerplate import (
     LIMIT_FIX,
     learn_repeated_lines,
@@ -195,23 +196,8 @@ def _with_text(row: dict[str, Any], text: str, removed: list[Removal]) -> dict[s
     }
 
 
-_DOCUMENT_ONLY = {
-    "author",
-    "site_name",
-    "published_at",
-    "modified_at",
-    "categories",
-    "tags",
-    "language",
-    "language_score",
-    "source_encoding",
-    "fixes",
-    "removed",
-    "content_hash",
-    "near_dup_cluster",
-    "char_count",
-    "word_count",
-}
+#: Document columns a rejected row does not have (passthrough columns are kept).
+_DOCUMENT_ONLY = frozenset(DOCUMENT_SCHEMA.names) - frozenset(REJECTED_SCHEMA.names)
 
 
 def rejected_row(
