@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from corpusclean import __version__
 from corpusclean.config import PipelineConfig
 from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, make_decisions
-from corpusclean.engines.local import BatchRows, TaskResult, plan_tasks, process_records, run_pass1
+from corpusclean.engines.local import SHARD_ROW_GROUP, BatchRows, TaskResult, plan_tasks, process_records, run_pass1
 from corpusclean.errors import EngineError, InputError
 from corpusclean.records import Document, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_SCHEMA, PASSAGE_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
@@ -404,7 +404,7 @@ def _merge_shards(paths: Sequence[str]) -> Iterator[dict[str, Any]]:
 
     def rows(path: str) -> Iterator[dict[str, Any]]:
         parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=1000):
+        for batch in parquet.iter_batches(batch_size=SHARD_ROW_GROUP):
             yield from batch.to_pylist()
 
     return heapq.merge(*(rows(p) for p in paths), key=lambda row: row["doc_id"])

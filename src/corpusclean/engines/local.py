@@ -43,6 +43,8 @@ FILES_PER_TASK = 256
 BYTES_PER_TASK = 64 << 20
 #: … and small corpora are still split into about this many tasks, so that every worker has work.
 TARGET_TASKS = 64
+#: Rows per row group of the pass-1 shards (pass 2 keeps about one row group of every shard).
+SHARD_ROW_GROUP = 256
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,17 @@ def run_task(task: Task, stages: Sequence[Stage], config: PipelineConfig, shard_
     documents = sorted(rows.documents, key=lambda row: row["doc_id"])
     rejected = sorted(rows.rejected, key=lambda row: row["doc_id"])
     stem = f"task-{task.task_id:06d}"
-    write_table_atomic(pa.Table.from_pylist(documents, schema=DOCUMENT_SCHEMA), shard_dir / f"{stem}.documents.parquet")
-    write_table_atomic(pa.Table.from_pylist(rejected, schema=REJECTED_SCHEMA), shard_dir / f"{stem}.rejected.parquet")
+    # small row groups: pass 2 merges every shard at once and holds one row group of each
+    write_table_atomic(
+        pa.Table.from_pylist(documents, schema=DOCUMENT_SCHEMA),
+        shard_dir / f"{stem}.documents.parquet",
+        row_group_size=SHARD_ROW_GROUP,
+    )
+    write_table_atomic(
+        pa.Table.from_pylist(rejected, schema=REJECTED_SCHEMA),
+        shard_dir / f"{stem}.rejected.parquet",
+        row_group_size=SHARD_ROW_GROUP,
+    )
     write_table_atomic(pa.Table.from_pylist(rows.lines, schema=LINE_SCHEMA), shard_dir / f"{stem}.lines.parquet")
     write_table_atomic(rows.side_table("minhash", config), shard_dir / f"{stem}.minhash.parquet")
     write_table_atomic(rows.side_table("passages", config), shard_dir / f"{stem}.passages.parquet")
