@@ -306,19 +306,25 @@ def _meta(element: etree._Element) -> dict[str, str]:
     return meta
 
 
-def _term_definition(element: etree._Element, fields: dict[str, str]) -> dict[str, Any]:
-    term: dict[str, Any] = dict.fromkeys(fields.values(), "")
-    termmeta: list[dict[str, str]] = []
+def _wp_fields(element: etree._Element, fields: dict[str, str], meta_tag: str) -> dict[str, Any]:
+    """The ``wp:`` children of ``element`` named in ``fields`` (tag → key), every other field
+    empty, plus the list of its ``meta_tag`` entries (``termmeta``, ``commentmeta``)."""
+    record: dict[str, Any] = dict.fromkeys(fields.values(), "")
+    metas: list[dict[str, str]] = []
     for child in element:
         kind, local = _split(child.tag)
         if kind != "wp":
             continue
         if local in fields:
-            term[fields[local]] = _value(fields[local], child)
-        elif local == "termmeta":
-            termmeta.append(_meta(child))
-    term["termmeta"] = termmeta
-    return term
+            record[fields[local]] = _value(fields[local], child)
+        elif local == meta_tag:
+            metas.append(_meta(child))
+    record[meta_tag] = metas
+    return record
+
+
+def _term_definition(element: etree._Element, fields: dict[str, str]) -> dict[str, Any]:
+    return _wp_fields(element, fields, "termmeta")
 
 
 def _author(element: etree._Element) -> dict[str, str]:
@@ -331,18 +337,7 @@ def _author(element: etree._Element) -> dict[str, str]:
 
 
 def _comment(element: etree._Element) -> dict[str, Any]:
-    comment: dict[str, Any] = dict.fromkeys(_COMMENT_FIELDS, "")
-    commentmeta: list[dict[str, str]] = []
-    for child in element:
-        kind, local = _split(child.tag)
-        if kind != "wp":
-            continue
-        if local in comment:
-            comment[local] = _value(local, child)
-        elif local == "commentmeta":
-            commentmeta.append(_meta(child))
-    comment["commentmeta"] = commentmeta
-    return comment
+    return _wp_fields(element, {name: name for name in _COMMENT_FIELDS}, "commentmeta")
 
 
 def _item(element: etree._Element) -> WxrItem:
