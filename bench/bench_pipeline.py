@@ -32,7 +32,10 @@ Run from the repository root with the project's venv::
      language; dedup off) against plain ``trafilatura.extract`` of the same files in a pool of as
      many processes, both in this interpreter.
 
-   Wall time is measured inside the child (imports excluded, worker start-up included).
+   Wall time is measured inside the child (imports excluded, worker start-up included), the best
+   of ``--repeat`` runs (``--html-repeat`` for the HTML path). The machine may be shared: before
+   each run the script waits (at most ``--quiet-wait`` seconds) until other processes leave the
+   cores idle, and it reports the share of the machine's CPU they used during each run ("other").
    Dedup quality: pairwise precision, recall and F1 of each tool's clusters against the labels
    (every pair of documents in one predicted cluster is a predicted pair), on the whole corpus and
    on the embedded neardup set.
