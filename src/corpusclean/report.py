@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from corpusclean.card import config_toml, write_card
 from corpusclean.errors import InputError
+from corpusclean.stages.boilerplate import LEARNED_RULE
 
 __all__ = ["REPORT", "ReportData", "collect_report_data", "render_report", "write_report", "write_report_and_card"]
 
@@ -867,7 +868,7 @@ def render_report(data: ReportData, *, charts: bool | None = None) -> str:
         f'<p class="note">{_n(sum(data.rules.values()))} lines or fragments removed from '
         f"{_n(data.documents_with_removals)} kept documents ({_share(data.documents_with_removals, kept)}), "
         f"{_n(data.removed_chars)} characters; {_n(counts.get('learned_boilerplate_lines', 0))} lines learned from "
-        f"the corpus (rule <code>learned</code>). Documents where removal would take too much are rejected "
+        f"the corpus (rule <code>{LEARNED_RULE}</code>). Documents where removal would take too much are rejected "
         f"<code>boilerplate_only</code> ({_n(counts.get('by_reason', {}).get('boilerplate_only', 0))}).</p>"
     )
     if rules:
