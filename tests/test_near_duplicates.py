@@ -151,3 +151,19 @@ def test_clean_table_finds_near_duplicates():
     table = pa.table({"id": ["a", "b", "c"], "text": [ARTICLE, _edited(ARTICLE, 5), OTHER]})
     kept, rejected = clean_table(table)
     assert kept.num_rows == 2 and rejected["reason"].to_pylist() == ["near_duplicate"]
+
+
+def test_decision_tables_round_trip(tmp_path):
+    from corpusclean.decisions import Decisions, global_step
+    from corpusclean.engines.local import plan_tasks, run_pass1
+    from corpusclean.sources import expand_inputs
+
+    config = PipelineConfig()
+    tasks = plan_tasks(expand_inputs([_corpus(tmp_path)]))
+    run_pass1(tasks, config, tmp_path / "work", workers=1)
+    decisions = global_step(config, [tmp_path / "work" / f"task-{t.task_id:06d}" for t in tasks])
+    tables = decisions.to_tables()
+    assert tables.documents["reason"].to_pylist().count("near_duplicate") == 2
+    assert tables.passages.num_rows >= 2
+    assert Decisions.from_tables(config, tables) == decisions
+    assert Decisions.from_tables(config, tables).to_tables().equals(tables)

@@ -10,11 +10,14 @@ whichever pass or process looks at it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from corpusclean.config import PipelineConfig
 from corpusclean.minhash import split_paragraphs
@@ -36,11 +39,16 @@ from corpusclean.stages.dedup import (
 )
 
 __all__ = [
+    "DOCUMENT_DECISION_SCHEMA",
     "DOCUMENT_KEY_SCHEMA",
+    "LEARNED_SCHEMA",
     "LINE_SCHEMA",
+    "PASSAGE_DECISION_SCHEMA",
     "PASSAGE_RULE",
     "Decision",
+    "DecisionTables",
     "Decisions",
+    "global_step",
     "line_rows",
     "make_decisions",
     "rejected_row",
@@ -57,6 +65,32 @@ DOCUMENT_KEY_SCHEMA = pa.schema(
         ("source", pa.string()),
     ]
 )
+#: Decision table: one row per document the global step says something about, sorted by doc_id.
+#: ``reason`` is ``exact_duplicate`` or ``near_duplicate`` for a rejected document (then
+#: ``duplicate_of`` and ``similarity`` are set), null for a kept member of a near-duplicate cluster;
+#: ``near_dup_cluster`` is the cluster's representative for every member of a near-duplicate
+#: cluster (the representative included), null for exact duplicates.
+DOCUMENT_DECISION_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("reason", pa.string()),
+        ("duplicate_of", pa.string()),
+        ("similarity", pa.float64()),
+        ("near_dup_cluster", pa.string()),
+    ]
+)
+#: Decision table: the clustered passages, sorted by (doc_id, paragraph_index).
+PASSAGE_DECISION_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("paragraph_index", pa.int32()),
+        ("cluster_id", pa.string()),
+        ("similarity", pa.float64()),
+        ("representative", pa.bool_()),
+    ]
+)
+#: Decision table: the learned boilerplate lines, sorted by (source, key).
+LEARNED_SCHEMA = pa.schema([("source", pa.string()), ("key", pa.int64())])
 #: ``removed.rule`` of a passage removed because another document holds it too.
 PASSAGE_RULE = "dedup.repeated_passage"
 
@@ -80,6 +114,24 @@ class Decision(NamedTuple):
 
 
 @dataclass(frozen=True)
+class DecisionTables:
+    """The output of a global step as Arrow tables (:data:`DOCUMENT_DECISION_SCHEMA`,
+    :data:`PASSAGE_DECISION_SCHEMA`, :data:`LEARNED_SCHEMA`), each sorted by its key columns.
+    The local and Ray engines must produce equal tables from the same side tables."""
+
+    documents: pa.Table
+    passages: pa.Table
+    learned: pa.Table
+
+    def equals(self, other: DecisionTables) -> bool:
+        return (
+            self.documents.equals(other.documents)
+            and self.passages.equals(other.passages)
+            and self.learned.equals(other.learned)
+        )
+
+
+@dataclass(frozen=True)
 class Decisions:
     """What the global step decided for the corpus."""
 
@@ -96,6 +148,74 @@ class Decisions:
     learned: dict[str, frozenset[int]] = field(default_factory=dict)
     #: doc_ids that other documents name as ``duplicate_of``: they must stay kept.
     representatives: frozenset[str] = frozenset()
+
+    def to_tables(self) -> DecisionTables:
+        """The decisions as Arrow tables (what any engine's global step must produce)."""
+        documents: list[dict[str, Any]] = []
+        for doc_id in sorted(set(self.duplicates) | set(self.near_duplicates) | set(self.near_clusters)):
+            row: dict[str, Any] = {
+                "doc_id": doc_id,
+                "reason": None,
+                "duplicate_of": None,
+                "similarity": None,
+                "near_dup_cluster": self.near_clusters.get(doc_id),
+            }
+            if doc_id in self.duplicates:
+                row.update(reason=Reason.EXACT_DUPLICATE.value, duplicate_of=self.duplicates[doc_id], similarity=1.0)
+            elif doc_id in self.near_duplicates:
+                representative, similarity = self.near_duplicates[doc_id]
+                row.update(reason=Reason.NEAR_DUPLICATE.value, duplicate_of=representative, similarity=similarity)
+            documents.append(row)
+        passages = [
+            {
+                "doc_id": doc_id,
+                "paragraph_index": index,
+                "cluster_id": cluster_id,
+                "similarity": similarity,
+                "representative": first,
+            }
+            for doc_id in sorted(self.passages)
+            for index, cluster_id, similarity, first in sorted(self.passages[doc_id])
+        ]
+        learned = [
+            {"source": source, "key": key} for source in sorted(self.learned) for key in sorted(self.learned[source])
+        ]
+        return DecisionTables(
+            documents=pa.Table.from_pylist(documents, schema=DOCUMENT_DECISION_SCHEMA),
+            passages=pa.Table.from_pylist(passages, schema=PASSAGE_DECISION_SCHEMA),
+            learned=pa.Table.from_pylist(learned, schema=LEARNED_SCHEMA),
+        )
+
+    @classmethod
+    def from_tables(cls, config: PipelineConfig, tables: DecisionTables) -> Decisions:
+        """The decisions of a global step that produced ``tables``."""
+        duplicates: dict[str, str] = {}
+        near_duplicates: dict[str, tuple[str, float]] = {}
+        near_clusters: dict[str, str] = {}
+        for row in tables.documents.to_pylist():
+            if row["reason"] == Reason.EXACT_DUPLICATE.value:
+                duplicates[row["doc_id"]] = row["duplicate_of"]
+            elif row["reason"] == Reason.NEAR_DUPLICATE.value:
+                near_duplicates[row["doc_id"]] = (row["duplicate_of"], row["similarity"])
+            if row["near_dup_cluster"] is not None:
+                near_clusters[row["doc_id"]] = row["near_dup_cluster"]
+        passages: dict[str, list[tuple[int, str, float, bool]]] = {}
+        for row in tables.passages.to_pylist():
+            passages.setdefault(row["doc_id"], []).append(
+                (row["paragraph_index"], row["cluster_id"], row["similarity"], row["representative"])
+            )
+        learned: dict[str, set[int]] = {}
+        for row in tables.learned.to_pylist():
+            learned.setdefault(row["source"], set()).add(row["key"])
+        return cls(
+            config=config,
+            duplicates=duplicates,
+            near_duplicates=near_duplicates,
+            near_clusters=near_clusters,
+            passages=passages,
+            learned={source: frozenset(keys) for source, keys in learned.items()},
+            representatives=frozenset(duplicates.values()) | frozenset(n[0] for n in near_duplicates.values()),
+        )
 
     @property
     def learned_line_count(self) -> int:
@@ -271,4 +391,23 @@ def make_decisions(
         passages=repeated,
         learned=learned,
         representatives=frozenset(duplicates.values()) | frozenset(near[0] for near in near_duplicates.values()),
+    )
+
+
+def global_step(config: PipelineConfig, shards: Sequence[Path]) -> Decisions:
+    """The local engine's global step over the side tables of the pass-1 shards ``shards``
+    (path stems ``…/task-NNNNNN``): the key columns of ``.documents.parquet``, and
+    ``.lines``, ``.minhash`` and ``.passages.parquet``."""
+
+    def side(suffix: str, columns: list[str] | None = None) -> pa.Table | None:
+        tables = [pq.read_table(f"{shard}.{suffix}.parquet", columns=columns) for shard in shards]
+        return pa.concat_tables(tables) if tables else None
+
+    keys = side("documents", DOCUMENT_KEY_SCHEMA.names)
+    return make_decisions(
+        config,
+        keys if keys is not None else DOCUMENT_KEY_SCHEMA.empty_table(),
+        lines=side("lines"),
+        signatures=side("minhash"),
+        passages=side("passages"),
     )

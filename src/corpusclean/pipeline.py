@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from corpusclean import __version__
 from corpusclean.config import PipelineConfig
-from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, make_decisions
+from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, global_step, make_decisions
 from corpusclean.engines.local import SHARD_ROW_GROUP, BatchRows, TaskResult, plan_tasks, process_records, run_pass1
 from corpusclean.errors import EngineError, InputError
 from corpusclean.records import Document, Record, Rejected, Stage
@@ -281,21 +281,7 @@ class Pipeline:
         plan.write_text(json.dumps({"fingerprint": fingerprint, "version": __version__}), encoding="utf-8")
 
     def _global_step(self, shards: Sequence[Path]) -> Decisions:
-        """Corpus-level decisions from the small side tables of pass 1 only: the key columns
-        of the document shards, MinHash band keys and signatures, and short-line keys."""
-
-        def side(suffix: str, columns: list[str] | None = None) -> pa.Table | None:
-            tables = [pq.read_table(f"{shard}.{suffix}.parquet", columns=columns) for shard in shards]
-            return pa.concat_tables(tables) if tables else None
-
-        keys = side("documents", DOCUMENT_KEY_SCHEMA.names)
-        return make_decisions(
-            self.config,
-            keys if keys is not None else DOCUMENT_KEY_SCHEMA.empty_table(),
-            lines=side("lines"),
-            signatures=side("minhash"),
-            passages=side("passages"),
-        )
+        return global_step(self.config, shards)
 
     def _pass2(
         self, out: Path, shards: Sequence[Path], decisions: Decisions
