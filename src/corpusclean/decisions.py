@@ -187,8 +187,17 @@ class Decisions:
         )
 
     @classmethod
-    def from_tables(cls, config: PipelineConfig, tables: DecisionTables) -> Decisions:
-        """The decisions of a global step that produced ``tables``."""
+    def from_tables(
+        cls,
+        config: PipelineConfig,
+        tables: DecisionTables,
+        *,
+        learned: dict[str, frozenset[int]] | None = None,
+        representatives: frozenset[str] | None = None,
+    ) -> Decisions:
+        """The decisions of a global step that produced ``tables``. ``learned`` and
+        ``representatives`` replace what the tables say, for a caller that holds only the
+        part of the tables about some documents (pass 2 decides a batch at a time)."""
         duplicates: dict[str, str] = {}
         near_duplicates: dict[str, tuple[str, float]] = {}
         near_clusters: dict[str, str] = {}
@@ -204,17 +213,21 @@ class Decisions:
             passages.setdefault(row["doc_id"], []).append(
                 (row["paragraph_index"], row["cluster_id"], row["similarity"], row["representative"])
             )
-        learned: dict[str, set[int]] = {}
-        for row in tables.learned.to_pylist():
-            learned.setdefault(row["source"], set()).add(row["key"])
+        if learned is None:
+            found: dict[str, set[int]] = {}
+            for row in tables.learned.to_pylist():
+                found.setdefault(row["source"], set()).add(row["key"])
+            learned = {source: frozenset(keys) for source, keys in found.items()}
+        if representatives is None:
+            representatives = frozenset(duplicates.values()) | frozenset(n[0] for n in near_duplicates.values())
         return cls(
             config=config,
             duplicates=duplicates,
             near_duplicates=near_duplicates,
             near_clusters=near_clusters,
             passages=passages,
-            learned={source: frozenset(keys) for source, keys in learned.items()},
-            representatives=frozenset(duplicates.values()) | frozenset(n[0] for n in near_duplicates.values()),
+            learned=learned,
+            representatives=representatives,
         )
 
     @property

@@ -14,40 +14,51 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import heapq
 import json
 import logging
 import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from corpusclean import __version__
 from corpusclean.config import PipelineConfig
 from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, global_step, make_decisions
-from corpusclean.engines.local import SHARD_ROW_GROUP, BatchRows, TaskResult, plan_tasks, process_records, run_pass1
+from corpusclean.engines.local import BatchRows, TaskResult, plan_tasks, process_records, run_pass1
+from corpusclean.engines.pass2 import assemble, decide_shard, load_decider, read_decisions, write_decisions
+from corpusclean.engines.pool import run_tasks
 from corpusclean.errors import EngineError, InputError
 from corpusclean.records import Document, Record, Rejected, Stage
-from corpusclean.schema import DOCUMENT_SCHEMA, PASSAGE_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
-from corpusclean.sinks.parquet import PartitionedWriter, PartWriter
+from corpusclean.schema import DOCUMENT_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
 from corpusclean.sources import InputFile, expand_inputs, looks_like_html, markup_kind
 from corpusclean.sources.files import doc_id_for
 from corpusclean.stages import build_stages, run_stages
-from corpusclean.stages.boilerplate import LIMIT_FIX
 
 __all__ = ["Pipeline", "Progress", "RunReport", "clean_document", "clean_table", "clean_text"]
 
 logger = logging.getLogger(__name__)
 
 WORK_DIR = "_work"
+#: The order of the manifest's counts.
+_COUNT_ORDER = (
+    "records_in",
+    "kept",
+    "rejected",
+    "by_reason",
+    "by_stage",
+    "boilerplate_kept_unchanged",
+    "learned_boilerplate_lines",
+    "near_duplicate_clusters",
+    "passages",
+    "passage_clusters",
+)
 MANIFEST = "manifest.json"
 
 
@@ -170,16 +181,36 @@ class Pipeline:
         if progress:
             progress(Progress("global", 0, 1))
         global_started = time.perf_counter()
-        shards = [work / "pass1" / f"task-{t.task_id:06d}" for t in tasks]
-        decisions = self._global_step(shards)
+        stems = [str(work / "pass1" / f"task-{t.task_id:06d}") for t in tasks]
+        decisions_dir = work / "decisions"
+        found = read_decisions(decisions_dir)
+        if found is None:  # not done before an interruption
+            write_decisions(decisions_dir, self._global_step([Path(stem) for stem in stems]).to_tables())
+            found = read_decisions(decisions_dir)
+            assert found is not None
+        decision_counts = found[1]
+        del found  # pass 2 workers read the tables themselves
         global_seconds = time.perf_counter() - global_started
 
-        if progress:
-            progress(Progress("pass2", 0, 1))
         pass2_started = time.perf_counter()
+        pass2_done = 0
+
+        def shard_done(_: dict[str, int]) -> None:
+            nonlocal pass2_done
+            pass2_done += 1
+            if progress:
+                progress(Progress("pass2", pass2_done, len(stems) + 1))
+
+        if progress:
+            progress(Progress("pass2", 0, len(stems) + 1))
+        shard_counts = run_tasks(
+            functools.partial(load_decider, self.config, str(decisions_dir)), decide_shard, stems, workers, shard_done
+        )
         for directory in ("documents", "rejected", "passages"):
             shutil.rmtree(out_path / directory, ignore_errors=True)
-        outputs, counts = self._pass2(out_path, shards, decisions)
+        outputs, counts = assemble(out_path, stems, self.config, shard_counts)
+        counts.update(decision_counts)
+        counts = {key: counts[key] for key in _COUNT_ORDER}
         pass2_seconds = time.perf_counter() - pass2_started
         if counts["records_in"] != records_in:  # pragma: no cover - an invariant, not an input problem
             raise EngineError(f"row accounting failed: {counts['records_in']} rows for {records_in} records")
@@ -283,79 +314,6 @@ class Pipeline:
     def _global_step(self, shards: Sequence[Path]) -> Decisions:
         return global_step(self.config, shards)
 
-    def _pass2(
-        self, out: Path, shards: Sequence[Path], decisions: Decisions
-    ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
-        output = self.config.output
-        options = dict(
-            rows_per_file=output.rows_per_file,
-            row_group_size=output.row_group_size,
-            compression=output.compression,
-            relative_to=out,
-        )
-        documents: PartWriter | PartitionedWriter = (
-            PartitionedWriter(out / "documents", DOCUMENT_SCHEMA, output.partition_by, **options)
-            if output.partition_by
-            else PartWriter(out / "documents", DOCUMENT_SCHEMA, **options)
-        )
-        rejected = PartWriter(out / "rejected", REJECTED_SCHEMA, **options)
-        kept = 0
-        kept_unchanged = 0
-        by_reason: Counter[str] = Counter()
-        by_stage: Counter[str] = Counter()
-        passage_rows: list[dict[str, Any]] = []
-        document_paths = [f"{s}.documents.parquet" for s in shards]
-
-        # Documents are read twice, each time decided the same way (decide is pure): once for
-        # the kept rows, once for the late rejections merged into rejected/ in doc_id order.
-        def kept_rows() -> Iterator[dict[str, Any]]:
-            nonlocal kept, kept_unchanged
-            for row in _merge_shards(document_paths):
-                decision = decisions.decide(row)
-                if decision.kept is not None:
-                    kept += 1
-                    kept_unchanged += LIMIT_FIX in decision.kept["fixes"]
-                    passage_rows.extend(decision.passages)
-                    yield decision.kept
-
-        def late_rejections() -> Iterator[dict[str, Any]]:
-            for row in _merge_shards(document_paths):
-                decision = decisions.decide(row)
-                if decision.rejected is not None:
-                    yield decision.rejected
-
-        def rejected_rows() -> Iterator[dict[str, Any]]:
-            stream = heapq.merge(
-                _merge_shards([f"{s}.rejected.parquet" for s in shards]),
-                late_rejections(),
-                key=lambda row: row["doc_id"],
-            )
-            for row in stream:
-                by_reason[row["reason"]] += 1
-                by_stage[row["stage"]] += 1
-                yield row
-
-        documents.write_rows(kept_rows())
-        rejected.write_rows(rejected_rows())
-        passages = PartWriter(out / "passages", PASSAGE_SCHEMA, **options)
-        listed = listed_passages(passage_rows)
-        passages.write_rows(listed)
-        outputs = {"documents": documents.close(), "rejected": rejected.close(), "passages": passages.close()}
-        rejected_total = sum(by_reason.values())
-        counts = {
-            "records_in": kept + rejected_total,
-            "kept": kept,
-            "rejected": rejected_total,
-            "by_reason": dict(sorted(by_reason.items())),
-            "by_stage": dict(sorted(by_stage.items())),
-            "boilerplate_kept_unchanged": kept_unchanged,
-            "learned_boilerplate_lines": decisions.learned_line_count,
-            "near_duplicate_clusters": len(set(decisions.near_clusters.values())),
-            "passages": len(listed),
-            "passage_clusters": len({row["cluster_id"] for row in listed}),
-        }
-        return outputs, counts
-
 
 def _write_report(out: Path) -> tuple[Path | None, Path | None]:
     """``report.html`` and ``README.md`` of a finished run. Written after the manifest, so a
@@ -374,26 +332,6 @@ def _write_report(out: Path) -> tuple[Path | None, Path | None]:
             out,
         )
         return None, None
-
-
-def listed_passages(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Passage rows of the clusters that still span two kept documents, in cluster order."""
-    documents_per_cluster: dict[str, set[str]] = {}
-    for row in rows:
-        documents_per_cluster.setdefault(row["cluster_id"], set()).add(row["doc_id"])
-    listed = [row for row in rows if len(documents_per_cluster[row["cluster_id"]]) >= 2]
-    return sorted(listed, key=lambda row: (row["cluster_id"], row["doc_id"], row["paragraph_index"]))
-
-
-def _merge_shards(paths: Sequence[str]) -> Iterator[dict[str, Any]]:
-    """Rows of several files each sorted by doc_id, merged in doc_id order, streaming."""
-
-    def rows(path: str) -> Iterator[dict[str, Any]]:
-        parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=SHARD_ROW_GROUP):
-            yield from batch.to_pylist()
-
-    return heapq.merge(*(rows(p) for p in paths), key=lambda row: row["doc_id"])
 
 
 # --- in-memory entry points -------------------------------------------------------------

@@ -97,6 +97,8 @@ class PartWriter:
         self.relative_to = relative_to or directory.parent
         self.parts: list[dict[str, Any]] = []
         self._pending: list[dict[str, Any]] = []
+        self._pending_tables: list[pa.Table] = []
+        self._pending_table_rows = 0
         self._writer: pq.ParquetWriter | None = None
         self._tmp: Path | None = None
         self._rows_in_part = 0
@@ -108,16 +110,34 @@ class PartWriter:
     def write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             self._pending.append(row)
-            if (
-                len(self._pending) >= self.row_group_size
-                or self._rows_in_part + len(self._pending) >= self.rows_per_file
-            ):
+            if self.pending_rows >= self.row_group_size or self._rows_in_part + self.pending_rows >= self.rows_per_file:
+                self._flush()
+
+    def write_table(self, table: pa.Table) -> None:
+        """Write the rows of an Arrow table (with this writer's columns), cutting row groups and
+        parts exactly where :meth:`write_rows` would, without making Python rows of them."""
+        table = table.select(self.schema.names)
+        if self._pending:  # rows written before come first
+            self._pending_tables.append(pa.Table.from_pylist(self._pending, schema=self.schema))
+            self._pending_table_rows += len(self._pending)
+            self._pending = []
+        start = 0
+        while start < table.num_rows:
+            room = min(
+                self.row_group_size - self.pending_rows,
+                self.rows_per_file - self._rows_in_part - self.pending_rows,
+            )
+            piece = table.slice(start, max(1, room))
+            self._pending_tables.append(piece)
+            self._pending_table_rows += piece.num_rows
+            start += piece.num_rows
+            if self.pending_rows >= self.row_group_size or self._rows_in_part + self.pending_rows >= self.rows_per_file:
                 self._flush()
 
     @property
     def pending_rows(self) -> int:
         """Rows held in memory, not yet written as a row group."""
-        return len(self._pending)
+        return len(self._pending) + self._pending_table_rows
 
     @property
     def part_open(self) -> bool:
@@ -134,18 +154,21 @@ class PartWriter:
             self._finish_part()
 
     def _flush(self) -> None:
-        if not self._pending:
+        if not self.pending_rows:
             return
         if self._writer is None:
             self._tmp = self._part_path().with_name(f".{self._part_path().name}.tmp")
             self._writer = pq.ParquetWriter(
                 self._tmp, self.schema, **_writer_options(self.schema, self.compression, self.row_group_size)
             )
-        self._writer.write_table(
-            pa.Table.from_pylist(self._pending, schema=self.schema), row_group_size=self.row_group_size
-        )
-        self._rows_in_part += len(self._pending)
+        tables = [table.cast(self.schema) for table in self._pending_tables]
+        if self._pending:
+            tables.append(pa.Table.from_pylist(self._pending, schema=self.schema))
+        self._writer.write_table(pa.concat_tables(tables), row_group_size=self.row_group_size)
+        self._rows_in_part += self.pending_rows
         self._pending = []
+        self._pending_tables = []
+        self._pending_table_rows = 0
         if self._rows_in_part >= self.rows_per_file:
             self._finish_part()
 
@@ -255,6 +278,11 @@ class PartitionedWriter:
                 self._close_least_recent()
             elif writer.part_open and not was_open:
                 self._close_least_recent()
+
+    def write_table(self, table: pa.Table) -> None:
+        """Write the rows of an Arrow table (one partition value at a time would change where
+        row groups are cut; rows go one by one, as :meth:`write_rows`)."""
+        self.write_rows(table.to_pylist())
 
     def _close_least_recent(self) -> None:
         open_values = [value for value in self._recent if self._writers[value].part_open]

@@ -1,0 +1,297 @@
+"""Pass 2 of the two-pass plan: apply the global step's decisions, shard by shard, on Arrow.
+
+The global step's output (:class:`~corpusclean.decisions.DecisionTables`) is written under
+``OUT/_work/decisions/``. Each pass-2 task then decides the rows of one pass-1 shard: rows the
+decisions do not name (most of a corpus) pass through as Arrow, untouched; only the rows that are
+duplicates, hold a clustered passage or a learned boilerplate line become Python rows for
+:meth:`Decisions.decide`. A task writes its kept rows, late rejections and passage rows (each
+sorted) beside the shard, then a done marker, so tasks run in any order, on any worker, and
+``--resume`` skips the finished ones.
+
+Finally :func:`assemble` merges the decided shards in key order into ``documents/``,
+``rejected/`` and ``passages/``: a k-way merge over Arrow batches, holding about one batch of
+each shard, so memory does not grow with the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpusclean.config import PipelineConfig
+from corpusclean.decisions import (
+    DOCUMENT_DECISION_SCHEMA,
+    LEARNED_SCHEMA,
+    PASSAGE_DECISION_SCHEMA,
+    Decisions,
+    DecisionTables,
+)
+from corpusclean.schema import PASSAGE_SCHEMA, REJECTED_SCHEMA
+from corpusclean.sinks.parquet import PartitionedWriter, PartWriter, write_table_atomic
+from corpusclean.stages.boilerplate import LIMIT_FIX
+
+__all__ = [
+    "ShardDecider",
+    "assemble",
+    "decide_shard",
+    "load_decider",
+    "merge_sorted",
+    "read_decisions",
+    "write_decisions",
+]
+
+#: Rows per batch read from a shard, and per row group of the decided shards.
+BATCH_ROWS = 256
+#: The merge key of the decided passage rows: cluster_id, doc_id, paragraph_index as one string.
+_PASSAGE_KEY = "_key"
+_DECISION_FILES = {
+    "documents": DOCUMENT_DECISION_SCHEMA,
+    "passages": PASSAGE_DECISION_SCHEMA,
+    "learned": LEARNED_SCHEMA,
+}
+
+
+def write_decisions(directory: Path, tables: DecisionTables) -> None:
+    """Write the global step's tables, then a marker: a resumed run finding it skips the step."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in _DECISION_FILES:
+        write_table_atomic(getattr(tables, name), directory / f"{name}.parquet")
+    counts = {
+        "learned_boilerplate_lines": tables.learned.num_rows,
+        "near_duplicate_clusters": pc.count_distinct(tables.documents["near_dup_cluster"]).as_py(),
+    }
+    marker = directory / "done.json"
+    tmp = marker.with_name(".done.json.tmp")
+    tmp.write_text(json.dumps(counts), encoding="utf-8")
+    os.replace(tmp, marker)
+
+
+def read_decisions(directory: Path) -> tuple[DecisionTables, dict[str, int]] | None:
+    """The tables written by :func:`write_decisions` and their counts, or None before they are done."""
+    marker = directory / "done.json"
+    if not marker.exists():
+        return None
+    tables = DecisionTables(
+        **{name: pq.read_table(directory / f"{name}.parquet").cast(schema) for name, schema in _DECISION_FILES.items()}
+    )
+    return tables, json.loads(marker.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class ShardDecider:
+    """What a pass-2 worker holds: the decision tables as Arrow arrays (a few dozen bytes per
+    affected document), plus the learned lines as sets for the rows that need them."""
+
+    config: PipelineConfig
+    tables: DecisionTables
+    decided_ids: pa.Array
+    passage_ids: pa.Array
+    representative_ids: pa.Array
+    learned: dict[str, frozenset[int]]
+
+    @classmethod
+    def from_tables(cls, config: PipelineConfig, tables: DecisionTables) -> ShardDecider:
+        documents = tables.documents
+        learned: dict[str, set[int]] = {}
+        for source, key in zip(tables.learned["source"].to_pylist(), tables.learned["key"].to_pylist(), strict=True):
+            learned.setdefault(source, set()).add(key)
+        return cls(
+            config=config,
+            tables=tables,
+            decided_ids=_distinct(documents["doc_id"]),
+            passage_ids=_distinct(tables.passages["doc_id"]),
+            representative_ids=_distinct(pc.drop_null(documents["duplicate_of"])),
+            learned={source: frozenset(keys) for source, keys in learned.items()},
+        )
+
+    def decisions_for(self, doc_ids: pa.Array) -> Decisions:
+        """The :class:`Decisions` about ``doc_ids`` only (small: the rows of one batch)."""
+        documents = self.tables.documents.filter(pc.is_in(self.tables.documents["doc_id"], value_set=doc_ids))
+        passages = self.tables.passages.filter(pc.is_in(self.tables.passages["doc_id"], value_set=doc_ids))
+        representatives = doc_ids.filter(pc.is_in(doc_ids, value_set=self.representative_ids))
+        return Decisions.from_tables(
+            self.config,
+            DecisionTables(documents, passages, LEARNED_SCHEMA.empty_table()),
+            learned=self.learned,
+            representatives=frozenset(representatives.to_pylist()),
+        )
+
+
+def _distinct(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """The distinct strings of a column as one array (a value set for ``pc.is_in``)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], values.type)
+    return pc.unique(values)
+
+
+def load_decider(config: PipelineConfig, directory: str) -> ShardDecider:
+    """The state of a pass-2 worker (module-level, so that worker processes can call it)."""
+    found = read_decisions(Path(directory))
+    if found is None:  # pragma: no cover - the run writes them before pass 2 starts
+        raise FileNotFoundError(f"no decisions under {directory}")
+    return ShardDecider.from_tables(config, found[0])
+
+
+def _learned_hits(decider: ShardDecider, stem: str) -> pa.Array:
+    """doc_ids of the shard that hold at least one learned line (from its line side table)."""
+    if not decider.learned:
+        return pa.array([], pa.string())
+    lines = pq.read_table(f"{stem}.lines.parquet", columns=["source", "doc_id", "key"])
+    if lines.num_rows == 0:
+        return pa.array([], pa.string())
+    hits = lines.join(decider.tables.learned, keys=["source", "key"], join_type="inner")
+    return _distinct(hits["doc_id"])
+
+
+def _passage_table(rows: list[dict[str, Any]]) -> pa.Table:
+    table = pa.Table.from_pylist(rows, schema=PASSAGE_SCHEMA)
+    key = [f"{r['cluster_id']}\0{r['doc_id']}\0{r['paragraph_index']:010d}" for r in rows]
+    return table.append_column(_PASSAGE_KEY, pa.array(key, pa.string())).sort_by(_PASSAGE_KEY)
+
+
+def decide_shard(decider: ShardDecider, stem: str) -> dict[str, int]:
+    """Pass 2 for one pass-1 shard (path stem ``…/task-NNNNNN``): writes ``.kept``, ``.late``
+    (rejections of the global step) and ``.passage_rows`` beside it, then ``.pass2.json``.
+    Returns the counts the manifest needs. Deterministic; a done shard is not redone."""
+    marker = Path(f"{stem}.pass2.json")
+    if marker.exists():
+        return json.loads(marker.read_text(encoding="utf-8"))
+    learned_hits = _learned_hits(decider, stem)
+    source = pq.ParquetFile(f"{stem}.documents.parquet")
+    schema = source.schema_arrow
+    kept_writer = pq.ParquetWriter(Path(f"{stem}.kept.parquet.tmp"), schema, compression="zstd")
+    late_rows: list[dict[str, Any]] = []
+    passage_rows: list[dict[str, Any]] = []
+    kept = kept_unchanged = 0
+    try:
+        for batch in source.iter_batches(batch_size=BATCH_ROWS):
+            table = pa.Table.from_batches([batch], schema=schema)
+            ids = table["doc_id"]
+            affected = pc.or_(
+                pc.or_(pc.is_in(ids, value_set=decider.decided_ids), pc.is_in(ids, value_set=decider.passage_ids)),
+                pc.is_in(ids, value_set=learned_hits),
+            )
+            untouched = table.filter(pc.invert(affected))
+            kept_rows: list[dict[str, Any]] = []
+            changed = table.filter(affected)
+            if changed.num_rows:
+                decisions = decider.decisions_for(changed["doc_id"].combine_chunks())
+                for row in changed.to_pylist():
+                    decision = decisions.decide(row)
+                    if decision.kept is not None:
+                        kept_rows.append(decision.kept)
+                        passage_rows.extend(decision.passages)
+                        kept_unchanged += LIMIT_FIX in decision.kept["fixes"]
+                    else:
+                        late_rows.append(decision.rejected)
+            out = pa.concat_tables([untouched, pa.Table.from_pylist(kept_rows, schema=schema)]).sort_by("doc_id")
+            kept += out.num_rows
+            if out.num_rows:
+                kept_writer.write_table(out)
+    finally:
+        kept_writer.close()
+    os.replace(f"{stem}.kept.parquet.tmp", f"{stem}.kept.parquet")
+    write_table_atomic(pa.Table.from_pylist(late_rows, schema=REJECTED_SCHEMA), Path(f"{stem}.late.parquet"))
+    write_table_atomic(_passage_table(passage_rows), Path(f"{stem}.passage_rows.parquet"))
+    counts = {"kept": kept, "kept_unchanged": kept_unchanged, "late_rejected": len(late_rows)}
+    tmp = marker.with_name(f".{marker.name}.tmp")
+    tmp.write_text(json.dumps(counts), encoding="utf-8")
+    os.replace(tmp, marker)
+    return counts
+
+
+def merge_sorted(paths: Sequence[str | Path], key: str, batch_rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """The rows of Parquet files that are each sorted by the string column ``key``, as tables in
+    ``key`` order (keys are unique across files). A k-way merge over batches: each step takes,
+    from every file's current batch, the rows up to the smallest last key among those batches,
+    so it holds about one batch per file and never a row-by-row Python loop."""
+    readers = [pq.ParquetFile(path).iter_batches(batch_size=batch_rows) for path in paths]
+    heads: dict[int, pa.Table] = {}
+    while True:
+        for index, reader in enumerate(readers):
+            while reader is not None and (index not in heads or heads[index].num_rows == 0):
+                batch = next(reader, None)
+                if batch is None:
+                    heads.pop(index, None)
+                    readers[index] = None  # type: ignore[call-overload]
+                    break
+                heads[index] = pa.Table.from_batches([batch])
+        if not heads:
+            return
+        bound = min(head[key][-1].as_py() for head in heads.values())
+        parts: list[pa.Table] = []
+        for index in sorted(heads):
+            head = heads[index]
+            count = pc.sum(pc.less_equal(head[key], bound)).as_py() or 0
+            if count:
+                parts.append(head.slice(0, count))
+                heads[index] = head.slice(count)
+        yield parts[0] if len(parts) == 1 else pa.concat_tables(parts).sort_by(key)
+
+
+def _writer(out: Path, name: str, schema: pa.Schema, config: PipelineConfig, partition_by: str | None = None) -> Any:
+    output = config.output
+    options: dict[str, Any] = dict(
+        rows_per_file=output.rows_per_file,
+        row_group_size=output.row_group_size,
+        compression=output.compression,
+        relative_to=out,
+    )
+    if partition_by:
+        return PartitionedWriter(out / name, schema, partition_by, **options)
+    return PartWriter(out / name, schema, **options)
+
+
+def assemble(
+    out: Path, stems: Sequence[str], config: PipelineConfig, shard_counts: Sequence[dict[str, int]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Merge the decided shards into ``documents/``, ``rejected/`` and ``passages/`` (in
+    ``doc_id`` order, passages in cluster order). Returns the outputs and counts of the manifest."""
+    from corpusclean.schema import DOCUMENT_SCHEMA
+
+    documents = _writer(out, "documents", DOCUMENT_SCHEMA, config, config.output.partition_by)
+    for table in merge_sorted([f"{s}.kept.parquet" for s in stems], "doc_id"):
+        documents.write_table(table)
+    rejected = _writer(out, "rejected", REJECTED_SCHEMA, config)
+    by_reason: Counter[str] = Counter()
+    by_stage: Counter[str] = Counter()
+    paths = [f"{s}.rejected.parquet" for s in stems] + [f"{s}.late.parquet" for s in stems]
+    for table in merge_sorted(paths, "doc_id"):
+        for column, counter in (("reason", by_reason), ("stage", by_stage)):
+            for item in pc.value_counts(table[column]).to_pylist():
+                counter[item["values"]] += item["counts"]
+        rejected.write_table(table)
+    # a passage cluster is listed when it still spans two kept documents
+    passage_paths = [f"{s}.passage_rows.parquet" for s in stems]
+    members = pa.concat_tables(pq.read_table(p, columns=["cluster_id", "doc_id"]) for p in passage_paths)
+    spans = members.group_by("cluster_id").aggregate([("doc_id", "count_distinct")])
+    listed = spans.filter(pc.greater_equal(spans["doc_id_count_distinct"], 2))["cluster_id"].combine_chunks()
+    passages = _writer(out, "passages", PASSAGE_SCHEMA, config)
+    passage_count = 0
+    for table in merge_sorted(passage_paths, _PASSAGE_KEY):
+        table = table.filter(pc.is_in(table["cluster_id"], value_set=listed)).drop_columns([_PASSAGE_KEY])
+        passage_count += table.num_rows
+        passages.write_table(table)
+    outputs = {"documents": documents.close(), "rejected": rejected.close(), "passages": passages.close()}
+    kept = sum(c["kept"] for c in shard_counts)
+    rejected_total = sum(by_reason.values())
+    counts = {
+        "records_in": kept + rejected_total,
+        "kept": kept,
+        "rejected": rejected_total,
+        "by_reason": dict(sorted(by_reason.items())),
+        "by_stage": dict(sorted(by_stage.items())),
+        "boilerplate_kept_unchanged": sum(c["kept_unchanged"] for c in shard_counts),
+        "passages": passage_count,
+        "passage_clusters": len(listed),
+    }
+    return outputs, counts
