@@ -123,11 +123,11 @@ def test_resume_after_interruption_gives_identical_rows(tmp_path, monkeypatch):
 
     out = tmp_path / "out"
 
-    def interrupted(self, shards):
+    def interrupted(config, stems, scratch):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(Pipeline, "_global_step", interrupted)
+        patch.setattr("corpusclean.pipeline.local_global_step", interrupted)
         with pytest.raises(KeyboardInterrupt):
             Pipeline().run([SAMPLE], out, workers=1)
     assert (out / WORK_DIR).exists() and not (out / "manifest.json").exists()
@@ -145,7 +145,7 @@ def test_resume_after_interruption_gives_identical_rows(tmp_path, monkeypatch):
 def test_resume_refuses_other_config_or_complete_run(tmp_path, monkeypatch):
     out = tmp_path / "out"
     with monkeypatch.context() as patch:
-        patch.setattr(Pipeline, "_global_step", lambda self, shards: (_ for _ in ()).throw(KeyboardInterrupt))
+        patch.setattr("corpusclean.pipeline.local_global_step", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt))
         with pytest.raises(KeyboardInterrupt):
             Pipeline().run([SAMPLE], out, workers=1)
     other = PipelineConfig.from_dict({"output": {"min_words": 50}})

@@ -56,3 +56,59 @@ def test_write_table_cuts_parts_and_row_groups_like_write_rows(tmp_path, rows_pe
         groups_a = [file_a.metadata.row_group(i).num_rows for i in range(file_a.num_row_groups)]
         groups_b = [file_b.metadata.row_group(i).num_rows for i in range(file_b.num_row_groups)]
         assert groups_a == groups_b
+
+
+def _generated_corpus(root, documents=400, seed=7):
+    """Sites with shared footers, exact copies, near-duplicate variants and shared quotes."""
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(3000)]
+
+    def paragraph(n=40):
+        return " ".join(rng.choice(words) for _ in range(n))
+
+    quotes = [paragraph(30) for _ in range(8)]
+    for site in range(4):
+        folder = root / f"site{site}"
+        folder.mkdir(parents=True)
+        footer = f"Follow site {site} on social media for more news"
+        for number in range(documents // 4):
+            paragraphs = [paragraph() for _ in range(rng.randint(2, 6))]
+            if rng.random() < 0.3:
+                paragraphs.insert(1, rng.choice(quotes))
+            text = "\n\n".join([*paragraphs, footer])
+            (folder / f"{number:04d}.txt").write_text(text)
+            if rng.random() < 0.15:
+                (folder / f"{number:04d}-copy.txt").write_text(text)
+            if rng.random() < 0.15:
+                edited = " ".join(w for w in text.split(" ") if rng.random() > 0.05)
+                (folder / f"{number:04d}-edit.txt").write_text(edited)
+    return root
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"dedup": {"max_bucket_size": 3, "bucket_anchors": 1}},
+        {"dedup": {"exact": False}, "boilerplate": {"learn_min_documents": 2, "learn_min_share": 0.01}},
+    ],
+)
+def test_local_global_step_equals_the_in_memory_decisions(tmp_path, overrides, monkeypatch):
+    from corpusclean import PipelineConfig
+    from corpusclean.decisions import global_step
+    from corpusclean.engines import global_step as bounded
+    from corpusclean.engines.local import plan_tasks, run_pass1
+    from corpusclean.sources import expand_inputs
+
+    monkeypatch.setattr(bounded, "LINE_RANGE_ROWS", 500)  # several key ranges
+    monkeypatch.setattr(bounded, "VERIFY_CHUNK", 7)  # several chunks
+    config = PipelineConfig.from_dict(overrides)
+    tasks = plan_tasks(expand_inputs([_generated_corpus(tmp_path / "corpus")]))
+    run_pass1(tasks, config, tmp_path / "work", workers=1)
+    stems = [str(tmp_path / "work" / f"task-{t.task_id:06d}") for t in tasks]
+    expected = global_step(config, stems).to_tables()
+    assert expected.documents.num_rows > 20 and expected.passages.num_rows > 10 and expected.learned.num_rows
+    found = bounded.local_global_step(config, stems, tmp_path / "scratch")
+    assert found.documents.equals(expected.documents)
+    assert found.passages.equals(expected.passages)
+    assert found.learned.equals(expected.learned)

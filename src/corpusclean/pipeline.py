@@ -2,12 +2,18 @@
 
 A run is the two-pass plan of DESIGN.md:
 
-1. **pass 1** (engine, parallel): read → decode → extract → boilerplate → filter → language →
-   content hash; each task writes a shard of rows under ``OUT/_work/pass1/``;
-2. **global step**: exact-duplicate groups from the small key columns of those shards only;
-3. **pass 2**: the shards are merged in ``doc_id`` order into ``documents/`` and ``rejected/``
-   (so the rows and their order do not depend on worker count or input order), then
+1. **pass 1** (worker processes): read → decode → extract → boilerplate → filter → language →
+   content hash, MinHash; each task writes a shard of rows and side tables under
+   ``OUT/_work/pass1/`` (:mod:`corpusclean.engines.local`);
+2. **global step**: exact and near duplicates, passage clusters and learned lines from the side
+   tables only, in bounded memory (:mod:`corpusclean.engines.global_step`); its decision tables
+   are written under ``OUT/_work/decisions/``;
+3. **pass 2** (worker processes): each shard is decided on Arrow, then the shards are written
+   into ``documents/``, ``rejected/`` and ``passages/`` in task order, so rows and their order
+   do not depend on worker count or input order (:mod:`corpusclean.engines.pass2`); then
    ``manifest.json`` is written last, and ``_work/`` removed.
+
+Every step leaves done markers, so ``--resume`` continues after the last finished task.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ import pyarrow as pa
 
 from corpusclean import __version__
 from corpusclean.config import PipelineConfig
-from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, global_step, make_decisions
+from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, make_decisions
+from corpusclean.engines.global_step import local_global_step
 from corpusclean.engines.local import BatchRows, TaskResult, plan_tasks, process_records, run_pass1
 from corpusclean.engines.pass2 import assemble, decide_shard, load_decider, read_decisions, write_decisions
 from corpusclean.engines.pool import run_tasks
@@ -185,7 +192,7 @@ class Pipeline:
         decisions_dir = work / "decisions"
         found = read_decisions(decisions_dir)
         if found is None:  # not done before an interruption
-            write_decisions(decisions_dir, self._global_step([Path(stem) for stem in stems]).to_tables())
+            write_decisions(decisions_dir, local_global_step(self.config, stems, work / "scratch"))
             found = read_decisions(decisions_dir)
             assert found is not None
         decision_counts = found[1]
@@ -310,9 +317,6 @@ class Pipeline:
                     child.unlink()
         work.mkdir(parents=True, exist_ok=True)
         plan.write_text(json.dumps({"fingerprint": fingerprint, "version": __version__}), encoding="utf-8")
-
-    def _global_step(self, shards: Sequence[Path]) -> Decisions:
-        return global_step(self.config, shards)
 
 
 def _write_report(out: Path) -> tuple[Path | None, Path | None]:

@@ -8,9 +8,11 @@ duplicates, hold a clustered passage or a learned boilerplate line become Python
 sorted) beside the shard, then a done marker, so tasks run in any order, on any worker, and
 ``--resume`` skips the finished ones.
 
-Finally :func:`assemble` merges the decided shards in key order into ``documents/``,
-``rejected/`` and ``passages/``: a k-way merge over Arrow batches, holding about one batch of
-each shard, so memory does not grow with the corpus.
+Finally :func:`assemble` writes the decided shards into ``documents/`` and ``rejected/`` in task
+order (tasks follow the sorted input paths; rows inside a task are in doc_id order), one batch
+at a time, so the order never depends on workers or engine and memory never on the corpus.
+``passages/`` is in cluster order: a k-way merge over Arrow batches of the shards' passage rows,
+which are few and short.
 """
 
 from __future__ import annotations
@@ -254,22 +256,23 @@ def _writer(out: Path, name: str, schema: pa.Schema, config: PipelineConfig, par
 def assemble(
     out: Path, stems: Sequence[str], config: PipelineConfig, shard_counts: Sequence[dict[str, int]]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Merge the decided shards into ``documents/``, ``rejected/`` and ``passages/`` (in
-    ``doc_id`` order, passages in cluster order). Returns the outputs and counts of the manifest."""
+    """Write the decided shards into ``documents/`` and ``rejected/`` (task by task) and
+    ``passages/`` (in cluster order). Returns the outputs and counts of the manifest."""
     from corpusclean.schema import DOCUMENT_SCHEMA
 
     documents = _writer(out, "documents", DOCUMENT_SCHEMA, config, config.output.partition_by)
-    for table in merge_sorted([f"{s}.kept.parquet" for s in stems], "doc_id"):
-        documents.write_table(table)
+    for stem in stems:
+        for batch in pq.ParquetFile(f"{stem}.kept.parquet").iter_batches(batch_size=BATCH_ROWS):
+            documents.write_table(pa.Table.from_batches([batch]))
     rejected = _writer(out, "rejected", REJECTED_SCHEMA, config)
     by_reason: Counter[str] = Counter()
     by_stage: Counter[str] = Counter()
-    paths = [f"{s}.rejected.parquet" for s in stems] + [f"{s}.late.parquet" for s in stems]
-    for table in merge_sorted(paths, "doc_id"):
-        for column, counter in (("reason", by_reason), ("stage", by_stage)):
-            for item in pc.value_counts(table[column]).to_pylist():
-                counter[item["values"]] += item["counts"]
-        rejected.write_table(table)
+    for stem in stems:
+        for table in merge_sorted([f"{stem}.rejected.parquet", f"{stem}.late.parquet"], "doc_id"):
+            for column, counter in (("reason", by_reason), ("stage", by_stage)):
+                for item in pc.value_counts(table[column]).to_pylist():
+                    counter[item["values"]] += item["counts"]
+            rejected.write_table(table)
     # a passage cluster is listed when it still spans two kept documents
     passage_paths = [f"{s}.passage_rows.parquet" for s in stems]
     members = pa.concat_tables(pq.read_table(p, columns=["cluster_id", "doc_id"]) for p in passage_paths)
