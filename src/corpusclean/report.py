@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from corpusclean.card import config_toml, write_card
 from corpusclean.errors import InputError
+from corpusclean.sinks.parquet import iter_batches
 from corpusclean.stages.boilerplate import LEARNED_RULE
 
 __all__ = ["REPORT", "ReportData", "collect_report_data", "render_report", "write_report", "write_report_and_card"]
@@ -120,24 +121,26 @@ def _parts(out: Path, manifest: dict[str, Any], kind: str) -> list[Path]:
 def _batches(paths: Sequence[Path], columns: list[str]) -> Iterator[pa.RecordBatch]:
     """The rows of ``paths``, file by file in order, only ``columns``."""
     for path in paths:
-        parquet = pq.ParquetFile(path)
-        present = [c for c in columns if c in parquet.schema_arrow.names]
-        yield from parquet.iter_batches(batch_size=BATCH_ROWS, columns=present)
+        yield from iter_batches(path, batch_size=BATCH_ROWS, columns=columns)
 
 
 def _rows_by_id(paths: Sequence[Path], ids: Iterable[str], columns: list[str]) -> dict[str, dict[str, Any]]:
-    """The rows whose ``doc_id`` is in ``ids`` (a filtered read: parts are sorted by doc_id, so
-    row-group statistics skip most of the data)."""
-    wanted = sorted(set(ids))
-    if not wanted or not paths:
+    """The rows whose ``doc_id`` is in ``ids``: the ``doc_id`` column is scanned row group by
+    row group, and only the row groups holding a wanted id are read with ``columns``, so memory
+    stays at one row group whatever the size of the output."""
+    wanted = pa.array(sorted(set(ids)), pa.string())
+    if not len(wanted) or not paths:
         return {}
     found: dict[str, dict[str, Any]] = {}
     for path in paths:
-        table = ds.dataset(str(path), format="parquet").to_table(
-            columns=["doc_id", *columns], filter=pc.field("doc_id").isin(wanted)
-        )
-        for row in table.to_pylist():
-            found.setdefault(row["doc_id"], row)
+        parquet = pq.ParquetFile(path)
+        for group in range(parquet.num_row_groups):
+            ids = parquet.read_row_group(group, columns=["doc_id"])["doc_id"]
+            if not pc.any(pc.is_in(ids, value_set=wanted)).as_py():
+                continue
+            for batch in iter_batches(path, batch_size=BATCH_ROWS, columns=["doc_id", *columns], row_groups=[group]):
+                for row in batch.filter(pc.is_in(batch.column("doc_id"), value_set=wanted)).to_pylist():
+                    found.setdefault(row["doc_id"], row)
     return found
 
 

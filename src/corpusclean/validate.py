@@ -32,7 +32,7 @@ from corpusclean.schema import (
     Column,
     validate_row,
 )
-from corpusclean.sinks.parquet import HIVE_NULL, file_sha256
+from corpusclean.sinks.parquet import HIVE_NULL, file_sha256, iter_batches
 
 __all__ = ["validate_output"]
 
@@ -111,7 +111,7 @@ def validate_output(out: str | Path) -> list[str]:
                 problems.append(f"{part['path']}: {parquet.metadata.num_rows} rows, manifest.json says {part['rows']}")
             partition = _partition_values(part["path"])
             misplaced = 0
-            for batch in parquet.iter_batches(batch_size=2000):
+            for batch in iter_batches(path, batch_size=2000):
                 for row in batch.to_pylist():
                     rows_by_kind[kind] += 1
                     row_problems += _check_row(row, columns, part["path"], problems, row_problems)

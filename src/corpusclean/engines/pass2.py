@@ -38,7 +38,7 @@ from corpusclean.decisions import (
     DecisionTables,
 )
 from corpusclean.schema import PASSAGE_SCHEMA, REJECTED_SCHEMA
-from corpusclean.sinks.parquet import PartitionedWriter, PartWriter, write_table_atomic
+from corpusclean.sinks.parquet import PartitionedWriter, PartWriter, iter_batches, write_table_atomic
 from corpusclean.stages.boilerplate import LIMIT_FIX
 
 __all__ = [
@@ -168,14 +168,13 @@ def decide_shard(decider: ShardDecider, stem: str) -> dict[str, int]:
     if marker.exists():
         return json.loads(marker.read_text(encoding="utf-8"))
     learned_hits = _learned_hits(decider, stem)
-    source = pq.ParquetFile(f"{stem}.documents.parquet")
-    schema = source.schema_arrow
+    schema = pq.read_schema(f"{stem}.documents.parquet")
     kept_writer = pq.ParquetWriter(Path(f"{stem}.kept.parquet.tmp"), schema, compression="zstd")
     late_rows: list[dict[str, Any]] = []
     passage_rows: list[dict[str, Any]] = []
     kept = kept_unchanged = 0
     try:
-        for batch in source.iter_batches(batch_size=BATCH_ROWS):
+        for batch in iter_batches(f"{stem}.documents.parquet", batch_size=BATCH_ROWS):
             table = pa.Table.from_batches([batch], schema=schema)
             ids = table["doc_id"]
             affected = pc.or_(
@@ -216,7 +215,7 @@ def merge_sorted(paths: Sequence[str | Path], key: str, batch_rows: int = BATCH_
     ``key`` order (keys are unique across files). A k-way merge over batches: each step takes,
     from every file's current batch, the rows up to the smallest last key among those batches,
     so it holds about one batch per file and never a row-by-row Python loop."""
-    readers = [pq.ParquetFile(path).iter_batches(batch_size=batch_rows) for path in paths]
+    readers = [iter_batches(path, batch_size=batch_rows) for path in paths]
     heads: dict[int, pa.Table] = {}
     while True:
         for index, reader in enumerate(readers):
@@ -262,7 +261,7 @@ def assemble(
 
     documents = _writer(out, "documents", DOCUMENT_SCHEMA, config, config.output.partition_by)
     for stem in stems:
-        for batch in pq.ParquetFile(f"{stem}.kept.parquet").iter_batches(batch_size=BATCH_ROWS):
+        for batch in iter_batches(f"{stem}.kept.parquet", batch_size=BATCH_ROWS):
             documents.write_table(pa.Table.from_batches([batch]))
     rejected = _writer(out, "rejected", REJECTED_SCHEMA, config)
     by_reason: Counter[str] = Counter()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -64,6 +64,24 @@ def _writer_options(schema: pa.Schema, compression: str, row_group_size: int) ->
         "use_dictionary": [c for c in DICTIONARY_COLUMNS if c.split(".", 1)[0] in schema.names],
         "write_statistics": True,
     }
+
+
+#: Bytes a Parquet reader buffers per column while it streams pages (instead of whole column chunks).
+READ_BUFFER_BYTES = 1 << 20
+
+
+def iter_batches(
+    path: str | os.PathLike[str],
+    *,
+    batch_size: int,
+    columns: Sequence[str] | None = None,
+    row_groups: Sequence[int] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """The rows of a Parquet file as record batches, streaming page by page: a reader that loads
+    whole column chunks holds a full row group of texts (several times its compressed size)."""
+    parquet = pq.ParquetFile(path, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
+    present = None if columns is None else [c for c in columns if c in parquet.schema_arrow.names]
+    return parquet.iter_batches(batch_size=batch_size, columns=present, row_groups=row_groups, use_threads=False)
 
 
 def write_table_atomic(table: pa.Table, path: Path, compression: str = "zstd", row_group_size: int = 10_000) -> None:
