@@ -656,14 +656,19 @@ def band_keys(
     return keys
 
 
-def _unique_pairs(first: np.ndarray, second: np.ndarray, count: int) -> np.ndarray:
+def _pair_codes(first: np.ndarray, second: np.ndarray, count: int) -> np.ndarray:
+    """Sorted unique codes ``low * count + high`` of the pairs, self-pairs left out."""
     low, high = np.minimum(first, second), np.maximum(first, second)
     keep = low != high
-    low, high = low[keep].astype(np.int64), high[keep].astype(np.int64)
-    if count < (1 << 31):  # one int64 code per pair sorts faster than rows
-        codes = np.unique(low * count + high)
-        return np.stack([codes // count, codes % count], axis=1)
-    return np.unique(np.stack([low, high], axis=1), axis=0)
+    return np.unique(low[keep].astype(np.int64) * count + high[keep].astype(np.int64))
+
+
+def _merge_codes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The sorted union of two sorted unique code arrays (a stable sort merges two runs in linear time)."""
+    if not len(left):
+        return right
+    merged = np.sort(np.concatenate([left, right]), kind="stable")
+    return merged[np.concatenate([[True], merged[1:] != merged[:-1]])]
 
 
 def candidate_pairs(
@@ -687,17 +692,20 @@ def candidate_pairs(
     [[0, 1], [0, 2], [0, 3], [0, 4]]
     """
     documents, bands = keys.shape
-    firsts: list[np.ndarray] = []
-    seconds: list[np.ndarray] = []
+    if documents >= 1 << 31:  # pragma: no cover - 2**31 items: far beyond one machine's index
+        raise ValueError(f"{documents} items: a pair code would overflow int64")
+    # pairs merged band by band: memory follows the distinct pairs, not pairs × bands
+    codes = np.zeros(0, dtype=np.int64)
     for band in range(bands):
-        order = np.argsort(keys[:, band])
-        column = keys[order, band]
-        first, second = _bucket_pairs(column, order, max_bucket_size, bucket_anchors)
-        firsts.append(first)
-        seconds.append(second)
-    if not firsts:
-        return np.zeros((0, 2), dtype=np.int64)
-    return _unique_pairs(np.concatenate(firsts), np.concatenate(seconds), documents)
+        first, second = _bucket_pairs(*_band(keys, band), max_bucket_size, bucket_anchors)
+        codes = _merge_codes(codes, _pair_codes(first, second, documents))
+    return np.stack([codes // documents, codes % documents], axis=1)
+
+
+def _band(keys: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
+    """The keys of one band sorted, and the rows in that order."""
+    order = np.argsort(keys[:, band])
+    return keys[order, band], order
 
 
 def _bucket_pairs(
