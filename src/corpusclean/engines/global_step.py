@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import mmap
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,20 +50,19 @@ __all__ = ["LINE_RANGE_ROWS", "local_global_step"]
 
 #: The learned-line counts are made over key ranges of about this many side-table rows each.
 LINE_RANGE_ROWS = 1 << 20
-#: Candidate pairs verified per chunk (each chunk reads at most twice this many signatures).
-VERIFY_CHUNK = 8192
+#: Candidate pairs verified per chunk: a chunk maps at most twice this many pages of signatures.
+VERIFY_CHUNK = 2048
 _EMPTY_IDS = pa.array([], pa.string())
 
 
-def _read(stems: Sequence[str], suffix: str, columns: list[str], excluded: pa.Array) -> list[pa.Table]:
-    """The given columns of every shard's ``suffix`` side table, without the ``excluded`` doc_ids."""
-    tables = []
+def _read(stems: Sequence[str], suffix: str, columns: list[str], excluded: pa.Array) -> Iterator[pa.Table]:
+    """The given columns of each shard's ``suffix`` side table in turn, without the ``excluded``
+    doc_ids (a generator: a caller that wants them all concatenates them)."""
     for stem in stems:
         table = pq.read_table(f"{stem}.{suffix}.parquet", columns=columns)
         if len(excluded):
             table = table.filter(pc.invert(pc.is_in(table["doc_id"], value_set=excluded)))
-        tables.append(table)
-    return tables
+        yield table
 
 
 def _date_rank(dates: pa.ChunkedArray | pa.Array) -> np.ndarray:
