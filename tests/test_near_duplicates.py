@@ -167,3 +167,31 @@ def test_decision_tables_round_trip(tmp_path):
     assert tables.passages.num_rows >= 2
     assert Decisions.from_tables(config, tables) == decisions
     assert Decisions.from_tables(config, tables).to_tables().equals(tables)
+
+
+def test_copies_of_a_document_that_loses_its_near_cluster_name_the_kept_one(tmp_path):
+    """X has an exact copy Y and is a near-duplicate of an earlier Z: Y must not name X (rejected)."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    posts = [
+        ("z", "2024-01-01T00:00:00", _edited(ARTICLE, 5)),
+        ("x", "2024-02-01T00:00:00", ARTICLE),
+        ("y", "2024-03-01T00:00:00", ARTICLE),
+    ]
+    lines = [json.dumps({"id": i, "text": text, "published_at": date}) for i, date, text in posts]
+    (corpus / "posts.jsonl").write_text("\n".join(lines) + "\n")
+    config = PipelineConfig.from_dict({"language": {"enabled": False}})
+    for name in ("run-1", "run-2"):
+        out = tmp_path / name
+        Pipeline(config).run([corpus], out, workers=1)
+        assert validate_output(out) == []
+    kept = read_dataset(tmp_path / "run-1", "documents").to_pylist()
+    rejected = {r["source_id"]: r for r in read_dataset(tmp_path / "run-1", "rejected").to_pylist()}
+    [z] = kept
+    assert z["source_id"] == "z"
+    assert {name: r["duplicate_of"] for name, r in rejected.items()} == {"x": z["doc_id"], "y": z["doc_id"]}
+    assert rejected["y"]["reason"] == "near_duplicate"
+    assert rejected["y"]["similarity"] == rejected["x"]["similarity"]
+    table = pa.table({"id": [p[0] for p in posts], "text": [p[2] for p in posts]})
+    kept_table, rejected_table = clean_table(table, config)
+    assert kept_table.num_rows == 1

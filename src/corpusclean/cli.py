@@ -56,7 +56,21 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory (recursive) or glob")
     run.add_argument("-o", "--out", required=True, metavar="OUT", help="output directory")
     run.add_argument("--config", metavar="FILE.toml", help="configuration file (see the README)")
-    run.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
+    run.add_argument(
+        "--workers", type=int, metavar="N", help="worker processes, or Ray actors per pass (default: all cores)"
+    )
+    run.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        help="local worker processes, or Ray Data (pip install 'corpusclean[ray]'); default: engine.name "
+        "of the config, else local. Both give the same rows",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="with --engine ray: 'auto' joins the running cluster, or ray://HOST:PORT; default: a new local "
+        "Ray instance",
+    )
     run.add_argument("--languages", metavar="CODES", help="keep only these languages, e.g. en,zh")
     run.add_argument(
         "--partition-by",
@@ -246,7 +260,14 @@ def _run(args: argparse.Namespace) -> int:
     progress = _ProgressBar(not args.quiet)
     try:
         report = Pipeline(config).run(
-            args.inputs, args.out, workers=args.workers, resume=args.resume, overwrite=args.overwrite, progress=progress
+            args.inputs,
+            args.out,
+            workers=args.workers,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=progress,
+            engine=args.engine,
+            ray_address=args.ray_address,
         )
     finally:
         progress.close()

@@ -25,6 +25,7 @@ __all__ = [
     "BoilerplateConfig",
     "DecodeConfig",
     "DedupConfig",
+    "EngineConfig",
     "ExtractConfig",
     "LanguageConfig",
     "OutputConfig",
@@ -232,6 +233,23 @@ class OutputConfig:
 
 #: The values ``output.partition_by`` accepts ("" writes documents/ unpartitioned).
 PARTITION_COLUMNS = ("", "language", "source")
+#: The values ``engine.name`` accepts.
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """``[engine]``: what runs the passes. Both engines give the same rows."""
+
+    #: "local" (worker processes on this machine) or "ray" (Ray Data; ``pip install 'corpusclean[ray]'``).
+    name: str = "local"
+    #: The Ray cluster to join: "" starts a local Ray instance, "auto" joins the running cluster,
+    #: or an address such as "ray://head:10001".
+    ray_address: str = ""
+
+    def __post_init__(self) -> None:
+        if self.name not in ENGINES:
+            raise ConfigError(f"engine.name must be one of {', '.join(map(repr, ENGINES))}, got {self.name!r}")
 
 
 _SECTIONS: dict[str, type] = {
@@ -242,6 +260,7 @@ _SECTIONS: dict[str, type] = {
     "language": LanguageConfig,
     "dedup": DedupConfig,
     "output": OutputConfig,
+    "engine": EngineConfig,
 }
 
 
@@ -262,6 +281,7 @@ class PipelineConfig:
     language: LanguageConfig = field(default_factory=LanguageConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> PipelineConfig:

@@ -52,6 +52,7 @@ __all__ = [
     "line_rows",
     "make_decisions",
     "rejected_row",
+    "resolve_representatives",
 ]
 
 #: Side table of pass 1 for learned boilerplate: one row per distinct short line of a document.
@@ -301,6 +302,37 @@ class Decisions:
             return Decision({**row, "fixes": fixes}, None, passage_rows)
         detail = f"repeated lines and passages would take {share:.0%} of the text ({len(removed)} removals)"
         return Decision(None, rejected_row(row, "boilerplate", Reason.BOILERPLATE_ONLY, detail), [])
+
+
+def resolve_representatives(tables: DecisionTables) -> DecisionTables:
+    """Make every ``duplicate_of`` name a kept document, whichever engine made ``tables``.
+
+    Exact duplicates are found first and their representative X is the earliest of its group;
+    X then takes part in near-duplicate clustering and may lose to an earlier document Z. Its
+    copies are then near-duplicates of Z with X's similarity (their text is X's): they are
+    rewritten so. Works on the decision rows only (documents the global step names).
+    """
+    documents = tables.documents
+    near = documents.filter(pc.equal(documents["reason"], Reason.NEAR_DUPLICATE.value))
+    if near.num_rows == 0:
+        return tables
+    position = pc.index_in(documents["duplicate_of"], value_set=near["doc_id"].combine_chunks())
+    chained = pc.and_(pc.equal(documents["reason"], Reason.EXACT_DUPLICATE.value), pc.is_valid(position))
+    chained = pc.fill_null(chained, False)
+    if not pc.any(chained).as_py():
+        return tables
+
+    def moved(column: str) -> pa.Array:
+        return pc.if_else(chained, pc.take(near[column], position), documents[column])
+
+    resolved = documents.set_column(
+        documents.schema.get_field_index("reason"),
+        "reason",
+        pc.if_else(chained, pa.scalar(Reason.NEAR_DUPLICATE.value), documents["reason"]),
+    )
+    for column in ("duplicate_of", "similarity"):
+        resolved = resolved.set_column(resolved.schema.get_field_index(column), column, moved(column))
+    return DecisionTables(resolved.cast(DOCUMENT_DECISION_SCHEMA), tables.passages, tables.learned)
 
 
 def _remove_paragraphs(text: str, indexes: set[int]) -> tuple[str, list[Removal]]:

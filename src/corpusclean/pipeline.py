@@ -18,6 +18,7 @@ Every step leaves done markers, so ``--resume`` continues after the last finishe
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -36,7 +37,7 @@ import pyarrow as pa
 
 from corpusclean import __version__
 from corpusclean.config import PipelineConfig
-from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, make_decisions
+from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, make_decisions, resolve_representatives
 from corpusclean.engines.global_step import local_global_step
 from corpusclean.engines.local import BatchRows, TaskResult, plan_tasks, process_records, run_pass1
 from corpusclean.engines.pass2 import assemble, decide_shard, load_decider, read_decisions, write_decisions
@@ -111,7 +112,9 @@ def _fingerprint(config: PipelineConfig, files: Sequence[InputFile]) -> str:
             stats.append([file.relpath, stat.st_size, stat.st_mtime_ns])
         except OSError:
             stats.append([file.relpath, None, None])
-    payload = json.dumps({"version": __version__, "config": config.to_dict(), "files": stats}, sort_keys=True)
+    # the engine is left out: both give the same rows, so a run may be resumed on the other
+    settings = {name: section for name, section in config.to_dict().items() if name != "engine"}
+    payload = json.dumps({"version": __version__, "config": settings, "files": stats}, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -138,14 +141,29 @@ class Pipeline:
         resume: bool = False,
         overwrite: bool = False,
         progress: Callable[[Progress], None] | None = None,
+        engine: str | None = None,
+        ray_address: str | None = None,
     ) -> RunReport:
         """Clean ``inputs`` into the dataset directory ``out``.
+
+        ``engine`` (``"local"`` or ``"ray"``) and ``ray_address`` override ``[engine]`` of the
+        config; ``workers`` is the number of local processes, or of Ray actors per pass (default:
+        all cores, or all CPUs of the Ray cluster).
 
         Raises :class:`InputError` before any work for a missing input or an ``out`` that may
         not be written, and :class:`EngineError` when the share of ``stage_error`` rejections
         passes ``output.max_error_rate``. Bad records never raise: they are rejected rows.
         """
         started = time.perf_counter()
+        engine_config = self.config.engine
+        if engine is not None or ray_address is not None:
+            engine_config = dataclasses.replace(
+                engine_config,
+                name=engine if engine is not None else engine_config.name,
+                ray_address=ray_address if ray_address is not None else engine_config.ray_address,
+            )
+        on_ray = engine_config.name == "ray"
+        address = engine_config.ray_address or None
         if isinstance(inputs, (str, os.PathLike)):
             inputs = [inputs]
         if not inputs:
@@ -171,9 +189,16 @@ class Pipeline:
             if progress:
                 progress(Progress("pass1", files_done, total_files, documents_done))
 
-        workers = workers or os.cpu_count() or 1
+        if on_ray:
+            from corpusclean.engines.ray import ray_global_step
+            from corpusclean.engines.ray_passes import run_pass1_ray, run_pass2_ray
+        else:
+            workers = workers or os.cpu_count() or 1
         pass1_started = time.perf_counter()
-        results = run_pass1(tasks, self.config, work / "pass1", workers, task_done)
+        if on_ray:
+            results = run_pass1_ray(tasks, self.config, work / "pass1", workers or 0, address, task_done)
+        else:
+            results = run_pass1(tasks, self.config, work / "pass1", workers, task_done)
         pass1_seconds = time.perf_counter() - pass1_started
 
         records_in = sum(r.counts["documents"] + r.counts["rejected"] for r in results)
@@ -192,7 +217,12 @@ class Pipeline:
         decisions_dir = work / "decisions"
         found = read_decisions(decisions_dir)
         if found is None:  # not done before an interruption
-            write_decisions(decisions_dir, local_global_step(self.config, stems, work / "scratch"))
+            if on_ray:
+                tables = ray_global_step(self.config, stems)
+            else:
+                tables = local_global_step(self.config, stems, work / "scratch")
+            write_decisions(decisions_dir, resolve_representatives(tables))
+            del tables
             found = read_decisions(decisions_dir)
             assert found is not None
         decision_counts = found[1]
@@ -210,9 +240,16 @@ class Pipeline:
 
         if progress:
             progress(Progress("pass2", 0, len(stems) + 1))
-        shard_counts = run_tasks(
-            functools.partial(load_decider, self.config, str(decisions_dir)), decide_shard, stems, workers, shard_done
-        )
+        if on_ray:
+            shard_counts = run_pass2_ray(stems, self.config, decisions_dir, workers or 0, address, shard_done)
+        else:
+            shard_counts = run_tasks(
+                functools.partial(load_decider, self.config, str(decisions_dir)),
+                decide_shard,
+                stems,
+                workers,
+                shard_done,
+            )
         for directory in ("documents", "rejected", "passages"):
             shutil.rmtree(out_path / directory, ignore_errors=True)
         outputs, counts = assemble(out_path, stems, self.config, shard_counts)
@@ -245,7 +282,8 @@ class Pipeline:
                 "global_seconds": round(global_seconds, 3),
                 "pass2_seconds": round(pass2_seconds, 3),
                 "stage_cpu_seconds": {k: round(v, 3) for k, v in sorted(stage_seconds.items())},
-                "workers": workers,
+                "workers": workers or None,
+                "engine": engine_config.name,
                 "documents_per_second": round(records_in / seconds, 2) if seconds > 0 else None,
             },
         }
@@ -503,13 +541,14 @@ def clean_table(table: pa.Table, config: PipelineConfig | None = None) -> tuple[
     for start in range(0, len(records), config.output.batch_size):
         rows.extend(process_records(stages, records[start : start + config.output.batch_size], config))
     # the global step, in memory: the same decisions a run makes over its side tables
-    decisions = make_decisions(
+    found = make_decisions(
         config,
         pa.Table.from_pylist(rows.documents, schema=DOCUMENT_KEY_SCHEMA),
         lines=pa.Table.from_pylist(rows.lines, schema=LINE_SCHEMA),
         signatures=rows.side_table("minhash", config),
         passages=rows.side_table("passages", config),
     )
+    decisions = Decisions.from_tables(config, resolve_representatives(found.to_tables()))
     kept_rows: list[dict[str, Any]] = []
     rejected_rows = rows.rejected
     for row in rows.documents:
