@@ -39,7 +39,7 @@ from corpusclean import __version__
 from corpusclean.config import PipelineConfig
 from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, make_decisions, resolve_representatives
 from corpusclean.engines.global_step import local_global_step
-from corpusclean.engines.local import BatchRows, TaskResult, plan_tasks, process_records, run_pass1
+from corpusclean.engines.local import BatchRows, TaskResult, merge_pieces, plan_tasks, process_records, run_pass1
 from corpusclean.engines.pass2 import assemble, decide_shard, load_decider, read_decisions, write_decisions
 from corpusclean.engines.pool import run_tasks
 from corpusclean.errors import EngineError, InputError
@@ -273,7 +273,7 @@ class Pipeline:
             },
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "config": self.config.to_dict(),
-            "inputs": [entry for result in results for entry in result.inputs],
+            "inputs": [entry for result in merge_pieces(results) for entry in result.inputs],  # one per file
             "counts": counts,
             "outputs": outputs,
             "timings": {
@@ -282,6 +282,10 @@ class Pipeline:
                 "global_seconds": round(global_seconds, 3),
                 "pass2_seconds": round(pass2_seconds, 3),
                 "stage_cpu_seconds": {k: round(v, 3) for k, v in sorted(stage_seconds.items())},
+                # throughput of each stage alone: records over the CPU seconds it took
+                "stage_documents_per_cpu_second": {
+                    k: round(records_in / v, 1) for k, v in sorted(stage_seconds.items()) if v > 0
+                },
                 "workers": workers or None,
                 "engine": engine_config.name,
                 "documents_per_second": round(records_in / seconds, 2) if seconds > 0 else None,
