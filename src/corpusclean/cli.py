@@ -257,6 +257,9 @@ def _run(args: argparse.Namespace) -> int:
     config = _load_config(args.config, args.languages, args.partition_by)
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers must be at least 1")
+    if (args.engine or config.engine.name) == "ray":
+        # Ray Data logs every dataset it runs at INFO; the progress bar says where the run is
+        logging.getLogger("ray").setLevel(logging.WARNING)
     progress = _ProgressBar(not args.quiet)
     try:
         report = Pipeline(config).run(
