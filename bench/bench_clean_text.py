@@ -2,6 +2,9 @@
 ``ftfy.fix_text`` on the same texts, in one process, as ratios (figures vary ±20% between runs
 on shared machines; the ratios are what to compare).
 
+``normalize_whitespace`` (part of ``repair_text``) and the dedup stage's ``content_hash`` are
+timed alone on the same texts.
+
 Texts: news-sized documents (about 5.4 kB) built from the lingua-langid sentences of several
 languages, paragraphs separated by blank lines, with a realistic sprinkle of damage (mojibake,
 entities, no-break spaces) in a share of them. Run: ``python -m bench.bench_clean_text``.
@@ -22,7 +25,8 @@ import ftfy
 
 from bench.common import DEFAULT_DATA
 from corpusclean import clean_text
-from corpusclean.stages.decode import repair_text
+from corpusclean.stages.decode import normalize_whitespace, repair_text
+from corpusclean.stages.dedup import content_hash
 
 LANGUAGES = ("en", "de", "fr", "es", "zh", "ru")
 
@@ -74,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         ("ftfy.fix_text (conservative)", lambda t: ftfy.fix_text(t, conservative)),
         ("corpusclean repair_text", repair_text),
         ("corpusclean clean_text", clean_text),
+        # two per-document steps of a run, for their share (issue 8)
+        ("  normalize_whitespace", normalize_whitespace),
+        ("  dedup content_hash", content_hash),
     ]
     results = {name: time_per_doc(function, documents, args.repeat) for name, function in rows}
     baseline = results["ftfy.fix_text (defaults)"]

@@ -159,17 +159,30 @@ def fix_with_ftfy(text: str, fix_mojibake: bool = True, by_line: bool = True) ->
     return "".join(out), tuple(names)
 
 
-_NONBREAKING = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f]")
+#: No-break and other Unicode spaces (U+2000 to U+200A included).
+_NONBREAKING_CHARS = "\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f"
 #: Zero-width space, word joiner, BOM, soft hyphen. ZWJ/ZWNJ are kept: scripts and emoji need them.
-_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
+_INVISIBLE_CHARS = "\u200b\u2060\ufeff\u00ad"
+_NONBREAKING = re.compile(f"[{_NONBREAKING_CHARS}]")
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 _TRAILING_SPACE = re.compile(r"[ \t\f\v]+$", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _may_have_trailing_space(text: str) -> bool:
+    """False when ``_TRAILING_SPACE`` cannot match: no space before a line break or at the end,
+    and no tab, form feed or vertical tab at all. Substring tests, so most texts skip the regex
+    (it tries a match at every space, which made it the dearest step)."""
+    return text[-1:] in (" ", "\t", "\f", "\v") or " \n" in text or "\t" in text or "\f" in text or "\v" in text
 
 
 def normalize_whitespace(text: str) -> tuple[str, tuple[str, ...]]:
     """Plain spaces, no invisible characters, no trailing spaces, one blank line between
     paragraphs, no leading or trailing whitespace. Spaces inside a line and indentation are
     kept: they are the author's.
+
+    Each step runs only when a cheap test (``str.isascii``, ``in``) finds something for it to
+    change, so text that is already clean comes back unchanged at a fraction of the cost.
 
     >>> normalize_whitespace("\\n\\n Hong\\u00a0Kong  \\n\\n\\n\\nnext\\u200b line \\n\\n")
     ('Hong Kong\\n\\nnext line', ('nonbreaking_spaces', 'invisible_characters', 'whitespace', 'blank_lines'))
@@ -183,10 +196,17 @@ def normalize_whitespace(text: str) -> tuple[str, tuple[str, ...]]:
                 fixes.append(name)
             text = new
 
-    step("nonbreaking_spaces", _NONBREAKING.sub(" ", text))
-    step("invisible_characters", _INVISIBLE.sub("", text))
-    step("whitespace", _TRAILING_SPACE.sub("", text))
-    step("blank_lines", _BLANK_RUNS.sub("\n\n", text).strip("\n"))
+    if not text.isascii():
+        if any(char in text for char in _NONBREAKING_CHARS):
+            step("nonbreaking_spaces", _NONBREAKING.sub(" ", text))
+        if any(char in text for char in _INVISIBLE_CHARS):
+            step("invisible_characters", _INVISIBLE.sub("", text))
+    if _may_have_trailing_space(text):
+        step("whitespace", _TRAILING_SPACE.sub("", text))
+    if "\n\n\n" in text:
+        step("blank_lines", _BLANK_RUNS.sub("\n\n", text).strip("\n"))
+    elif text[:1] == "\n" or text[-1:] == "\n":
+        step("blank_lines", text.strip("\n"))
     step("whitespace", text.strip())  # spaces before the first and after the last word
     return text, tuple(fixes)
 

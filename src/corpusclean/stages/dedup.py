@@ -25,6 +25,22 @@ from corpusclean.records import Record, Rejected, StageResult, map_records
 __all__ = ["DedupStage", "content_hash", "find_exact_duplicates", "normalize_for_hash"]
 
 _NOT_WORD = regex.compile(r"[\W_]+")
+#: The ASCII bytes ``_NOT_WORD`` matches: everything but letters and digits.
+_ASCII_NOT_WORD = bytes(code for code in range(128) if _NOT_WORD.fullmatch(chr(code)))
+#: ``_NOT_WORD`` once no ASCII punctuation or ``_`` is left (``\W`` alone scans twice as fast).
+_NON_ASCII_NOT_WORD = regex.compile(r"\W+")
+
+
+def _folded_bytes(text: str) -> bytes:
+    """UTF-8 of ``normalize_for_hash(text)``. Spaces and ASCII punctuation, most of what goes,
+    are deleted from the UTF-8 bytes in one C pass (an ASCII byte in UTF-8 is always that ASCII
+    character); the regex then runs only on texts with non-ASCII characters left, and finds
+    few matches in them (curly quotes, dashes), where it found one between every two words."""
+    data = text.casefold().encode("utf-8", "surrogatepass").translate(None, _ASCII_NOT_WORD)
+    if data.isascii():
+        return data
+    rest = _NON_ASCII_NOT_WORD.sub("", data.decode("utf-8", "surrogatepass"))
+    return rest.encode("utf-8", "surrogatepass")
 
 
 def normalize_for_hash(text: str) -> str:
@@ -33,7 +49,7 @@ def normalize_for_hash(text: str) -> str:
     >>> normalize_for_hash("Hello,  World!\\n")
     'helloworld'
     """
-    return _NOT_WORD.sub("", text.casefold())
+    return _folded_bytes(text).decode("utf-8", "surrogatepass")
 
 
 def content_hash(text: str) -> str:
@@ -42,7 +58,7 @@ def content_hash(text: str) -> str:
     >>> content_hash("Hello, world") == content_hash("hello world!")
     True
     """
-    return hashlib.blake2b(normalize_for_hash(text).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return hashlib.blake2b(_folded_bytes(text), digest_size=16).hexdigest()
 
 
 class DedupStage:

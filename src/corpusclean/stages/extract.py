@@ -283,6 +283,8 @@ class ExtractStage:
         if len(markup) > config.max_markup_bytes:
             detail = f"{len(markup)} characters of HTML > extract.max_markup_bytes ({config.max_markup_bytes})"
             return record.reject(self.name, Reason.TOO_LARGE, detail, text=None)
+        if markup.count("<") <= min(config.max_nesting_depth, config.max_elements):
+            return None  # every element and every level of depth starts with a "<": under both limits
         elements, depth = html_shape(markup)
         if depth > config.max_nesting_depth or elements > config.max_elements:
             detail = (

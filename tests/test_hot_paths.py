@@ -1,0 +1,244 @@
+"""The per-document hot paths made cheaper in issue 8 give exactly what their plain versions gave.
+
+Each reference below is the implementation it replaced, kept here verbatim: ``normalize_whitespace``
+(five regex passes), ``normalize_for_hash`` (one ``regex`` fold of the whole text) and
+``html_shape`` (a lazy tag regex and a loop). Hypothesis generates strings from the characters
+each one treats specially.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import regex
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from corpusclean.config import ExtractConfig
+from corpusclean.limits import _SPACE, html_shape
+from corpusclean.records import Reason, Record
+from corpusclean.stages.decode import normalize_whitespace
+from corpusclean.stages.dedup import content_hash, normalize_for_hash
+from corpusclean.stages.extract import ExtractStage
+from tests.conftest import requires_shared_data
+
+SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("HYPOTHESIS_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+# --- references: the implementations before issue 8 ----------------------------------------------
+
+_REF_NONBREAKING = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f]")
+_REF_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
+_REF_TRAILING_SPACE = re.compile(r"[ \t\f\v]+$", re.MULTILINE)
+_REF_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def reference_normalize_whitespace(text: str) -> tuple[str, tuple[str, ...]]:
+    fixes: list[str] = []
+
+    def step(name: str, new: str) -> None:
+        nonlocal text
+        if new != text:
+            if name not in fixes:
+                fixes.append(name)
+            text = new
+
+    step("nonbreaking_spaces", _REF_NONBREAKING.sub(" ", text))
+    step("invisible_characters", _REF_INVISIBLE.sub("", text))
+    step("whitespace", _REF_TRAILING_SPACE.sub("", text))
+    step("blank_lines", _REF_BLANK_RUNS.sub("\n\n", text).strip("\n"))
+    step("whitespace", text.strip())
+    return text, tuple(fixes)
+
+
+_REF_NOT_WORD = regex.compile(r"[\W_]+")
+
+
+def reference_normalize_for_hash(text: str) -> str:
+    return _REF_NOT_WORD.sub("", text.casefold())
+
+
+def reference_content_hash(text: str) -> str:
+    import hashlib
+
+    folded = reference_normalize_for_hash(text).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(folded, digest_size=16).hexdigest()
+
+
+_REF_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_REF_IMPLICIT_END = frozenset("p li dt dd tr td th option optgroup thead tbody tfoot colgroup rp rt".split())
+_REF_TAG = regex.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]{0,31})(?:\s[^<>]{0,2000}?)?(/?)>")
+
+
+def reference_html_shape(markup: str) -> tuple[int, int]:
+    depth = deepest = elements = 0
+    for match in _REF_TAG.finditer(markup):
+        closing, name, self_closing = match.groups()
+        if closing:
+            if name.lower() not in _REF_IMPLICIT_END:
+                depth = max(0, depth - 1)
+            continue
+        elements += 1
+        lowered = name.lower()
+        if lowered in _REF_VOID or lowered in _REF_IMPLICIT_END or self_closing:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+    return elements, deepest
+
+
+# --- normalize_whitespace ---------------------------------------------------------------------------
+
+#: Every character a step of normalize_whitespace looks at, and what str.strip() removes.
+_WHITESPACE_CLASSES = (
+    " \t\f\v\n\r"
+    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"  # no-break
+    "\u200b\u2060\ufeff\u00ad"  # invisible
+    "\u200c\u200d"  # joiners: kept
+    "\x1c\x1d\x1e\x1f\x85\u2028\u2029\u3000"  # only str.strip() removes these (at the ends)
+)
+_TEXT_PIECES = st.sampled_from(
+    [*_WHITESPACE_CLASSES, "word", "é", "中文", " \n", "\n\n\n", "\t\n", "  ", "\n \n", "\u00a0\n", "\u200b\n"]
+)
+whitespace_text = st.one_of(
+    st.text(alphabet=st.sampled_from([*_WHITESPACE_CLASSES, "a", "é"])),
+    st.lists(_TEXT_PIECES, max_size=60).map("".join),
+    st.text(),
+)
+
+
+@SETTINGS
+@given(whitespace_text)
+def test_normalize_whitespace_equals_the_five_pass_version(text):
+    assert normalize_whitespace(text) == reference_normalize_whitespace(text)
+
+
+def test_normalize_whitespace_equals_the_five_pass_version_on_examples():
+    cases = ["", " ", "\n", "a", "a \nb", "a\t\n", "a\f", "a\v", "\ufeff", "a\u00a0\n", "a\n\n\n", "\na", "a\n"]
+    cases += [c + "x" + c for c in _WHITESPACE_CLASSES]
+    for text in cases:
+        assert normalize_whitespace(text) == reference_normalize_whitespace(text), repr(text)
+
+
+def test_clean_text_comes_back_as_the_same_object():
+    text = "Clean paragraph.\n\nAnother one, with “quotes” and é."
+    assert normalize_whitespace(text) == (text, ())
+    assert normalize_whitespace(text)[0] is text
+
+
+# --- content_hash --------------------------------------------------------------------------------
+
+hash_text = st.one_of(
+    st.text(),
+    st.text(alphabet=st.characters(max_codepoint=0x7F)),
+    st.lists(
+        st.sampled_from(
+            ["Word", " ", "_", "’", "“", "ß", "İ", "ﬁ", "½", "\u0301", "\u200c", "＿", "\ud800", "中文", "!"]
+        ),
+        max_size=40,
+    ).map("".join),
+)
+
+
+@SETTINGS
+@given(hash_text)
+def test_content_hash_equals_the_regex_fold(text):
+    assert normalize_for_hash(text) == reference_normalize_for_hash(text)
+    assert content_hash(text) == reference_content_hash(text)
+
+
+def test_content_hash_equals_the_regex_fold_on_article_bodies():
+    path = requires_shared_data("scrapinghub-aeb", "ground-truth.json.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        bodies = [case["articleBody"] for case in json.load(handle).values()]
+    assert all(content_hash(body) == reference_content_hash(body) for body in bodies)
+
+
+# --- html_shape ----------------------------------------------------------------------------------
+
+
+def test_tag_space_class_is_regex_white_space():
+    every_character = "".join(map(chr, range(0x110000)))
+    assert re.findall(_SPACE, every_character) == regex.findall(r"\s", every_character)
+
+
+_MARKUP_PIECES = st.sampled_from(
+    [
+        "<div>",
+        "</div>",
+        "<DIV class='a'>",
+        "<p>",
+        "</P >",
+        "<li>",
+        "</li>",
+        "<td>",
+        "<Br/>",
+        "<img src=x />",
+        "<a href='/x/'>",
+        "<a href=/x/>",
+        "</a>",
+        "<span/>",
+        "</span/>",
+        "<x-y:z>",
+        "<optgroup>",
+        "<pre>",
+        "< b>",
+        "<b",
+        "<",
+        ">",
+        "/",
+        " ",
+        "\n",
+        "\u00a0",
+        "\x1c",
+        "\u3000",
+        "\u212a",
+        "text",
+        "<!-- <div> -->",
+        "<script>if (a<b) x = '<div>';</script>",
+        "<" + "a" * 32 + ">",
+        "<" + "a" * 33 + ">",
+        "<div " + "a" * 1999 + ">",
+        "<div " + "a" * 2000 + ">",
+        "<div " + "a" * 2001 + ">",
+        "<div " + "a" * 1999 + "/>",
+        "<div " + "a" * 2000 + "/>",
+        "<div " + "a" * 2001 + "/>",
+        "<div\u00a0id=x/>",
+        "<div\x1cid=x>",
+    ]
+)
+markup_text = st.one_of(st.lists(_MARKUP_PIECES, max_size=50).map("".join), st.text(alphabet="<>/ ap"))
+
+
+@SETTINGS
+@given(markup_text)
+def test_html_shape_equals_the_lazy_scan(markup):
+    assert html_shape(markup) == reference_html_shape(markup)
+
+
+def test_html_shape_on_bad_input_shapes():
+    deep = "<html><body>" + "<div>" * 5000 + "deep" + "</div>" * 5000 + "</body></html>"
+    bomb = "<html><body>" + "<span>x</span>" * 250_000 + "</body></html>"
+    assert html_shape(deep) == reference_html_shape(deep) == (5002, 5002)
+    assert html_shape(bomb) == reference_html_shape(bomb) == (250_002, 3)
+
+
+def _page(markup: str) -> Record:
+    return Record(doc_id="0" * 32, source=".", source_format="html", source_id="x", markup=markup, markup_kind="page")
+
+
+def test_pages_with_few_tags_skip_the_scan_and_limits_still_apply():
+    stage = ExtractStage(ExtractConfig(max_nesting_depth=3, max_elements=100))
+    assert stage._check_limits(_page("<div><div><div>a</div></div></div>")) is None  # 6 "<": scanned, depth 3
+    rejected = stage._check_limits(_page("<div><div><div><div>a</div></div></div></div>"))
+    assert rejected is not None and rejected.reason is Reason.TOO_COMPLEX and "nested 4 deep" in rejected.detail
+    stage = ExtractStage(ExtractConfig(max_nesting_depth=10, max_elements=3))
+    assert stage._check_limits(_page("<p>a<p>b<p>c")) is None  # 3 "<": never over either limit
+    rejected = stage._check_limits(_page("<p>a<p>b<p>c<p>d"))
+    assert rejected is not None and rejected.reason is Reason.TOO_COMPLEX and rejected.detail.startswith("4 elements")
