@@ -39,7 +39,7 @@ from corpusclean import __version__
 from corpusclean.config import PipelineConfig
 from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, make_decisions, resolve_representatives
 from corpusclean.engines.global_step import local_global_step
-from corpusclean.engines.local import BatchRows, TaskResult, plan_tasks, process_records, run_pass1
+from corpusclean.engines.local import BatchRows, TaskResult, merge_pieces, plan_tasks, process_records, run_pass1
 from corpusclean.engines.pass2 import assemble, decide_shard, load_decider, read_decisions, write_decisions
 from corpusclean.engines.pool import run_tasks
 from corpusclean.errors import EngineError, InputError
@@ -273,7 +273,7 @@ class Pipeline:
             },
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "config": self.config.to_dict(),
-            "inputs": [entry for result in results for entry in result.inputs],
+            "inputs": [entry for result in merge_pieces(results) for entry in result.inputs],  # one per file
             "counts": counts,
             "outputs": outputs,
             "timings": {

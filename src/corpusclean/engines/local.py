@@ -1,6 +1,8 @@
 """The local engine: pass 1 of the two-pass plan over worker processes.
 
-Input files are grouped into tasks (deterministically, from the sorted file list); each task
+Input files are grouped into tasks (deterministically, from the sorted file list), and a large
+uncompressed JSONL, WXR or Parquet file is split into pieces, one task each (deterministically,
+from its content: :func:`corpusclean.sources.plan_pieces`); each task streams its files and
 runs the per-record stages and writes its shard under ``OUT/_work/pass1/``: kept rows and
 rejected rows, each sorted by ``doc_id``, then a small JSON file that marks the task done (so
 ``--resume`` skips it). Workers build their stages once and pull tasks from a queue; nothing is
@@ -17,8 +19,9 @@ import queue
 import re
 import time
 import traceback
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +33,11 @@ from corpusclean.errors import EngineError
 from corpusclean.records import Document, Reason, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_COLUMNS, DOCUMENT_SCHEMA, REJECTED_COLUMNS, REJECTED_SCHEMA, validate_row
 from corpusclean.sinks.parquet import write_table_atomic
-from corpusclean.sources import InputFile, read_file
+from corpusclean.sources import FilePiece, InputFile, merge_piece_entries, plan_pieces, stream_file
 from corpusclean.stages import build_stages, run_stages
 from corpusclean.stages.dedup import minhash_schema, minhash_table, passage_schema, passage_table
 
-__all__ = ["Task", "TaskResult", "plan_tasks", "process_records", "run_pass1", "valid_utf8"]
+__all__ = ["Task", "TaskResult", "merge_pieces", "plan_tasks", "process_records", "run_pass1", "valid_utf8"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,27 +46,40 @@ FILES_PER_TASK = 256
 BYTES_PER_TASK = 64 << 20
 #: … and small corpora are still split into about this many tasks, so that every worker has work.
 TARGET_TASKS = 64
+#: An uncompressed JSONL, WXR or Parquet file larger than this is read in pieces of about this
+#: size, one task each (so one large file is read by all workers, and a task never holds more).
+PIECE_BYTES = 64 << 20
 #: Rows per row group of the pass-1 shards (pass 2 keeps about one row group of every shard).
 SHARD_ROW_GROUP = 256
 
 
 @dataclass(frozen=True)
 class Task:
+    """Whole files to read, or (``piece`` set) one piece of the one file in ``files``."""
+
     task_id: int
     files: tuple[InputFile, ...]
+    piece: FilePiece | None = None
 
 
 @dataclass
 class TaskResult:
+    """What a task did. ``inputs`` has the manifest entry of each file the task read whole, and
+    of the first piece of a file read in pieces (so that each file counts once as it is done);
+    the entries of the other pieces are in ``pieces``. :func:`merge_pieces` makes each split
+    file's one entry (``run_pass1`` returns merged results)."""
+
     task_id: int
     inputs: list[dict[str, Any]]
     counts: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
+    pieces: list[dict[str, Any]] = field(default_factory=list)
 
 
 def plan_tasks(files: Sequence[InputFile]) -> list[Task]:
-    """Group the (sorted) files into tasks. The grouping depends only on the files (never on
-    the worker count), so that ``--resume`` with other ``--workers`` finds the same tasks."""
+    """Group the (sorted) files into tasks, a large file's pieces one task each. The plan
+    depends only on the files and their content (never on the worker count), so that
+    ``--resume`` with other ``--workers`` finds the same tasks."""
     files_per_task = min(FILES_PER_TASK, max(1, -(-len(files) // TARGET_TASKS)))
     tasks: list[Task] = []
     current: list[InputFile] = []
@@ -73,6 +89,14 @@ def plan_tasks(files: Sequence[InputFile]) -> list[Task]:
             file_size = os.stat(file.path).st_size
         except OSError:
             file_size = 0
+        pieces = plan_pieces(file, PIECE_BYTES) if file_size > PIECE_BYTES else ()
+        if pieces:
+            if current:
+                tasks.append(Task(len(tasks), tuple(current)))
+                current, size = [], 0
+            for piece in pieces:
+                tasks.append(Task(len(tasks), (file,), piece))
+            continue
         if current and (len(current) >= files_per_task or size + file_size > BYTES_PER_TASK):
             tasks.append(Task(len(tasks), tuple(current)))
             current, size = [], 0
@@ -169,14 +193,18 @@ def process_records(
 
 
 def _read_batches(
-    files: Sequence[InputFile], config: PipelineConfig, inputs: list[dict[str, Any]]
+    task: Task, config: PipelineConfig, inputs: list[dict[str, Any]]
 ) -> Iterator[tuple[list[Record], list[Rejected]]]:
+    """The task's records in batches, streamed (a file is never held whole); each file's
+    manifest entry goes to ``inputs`` once the file has been read."""
     batch: list[Record] = []
     early: list[Rejected] = []
-    for file in files:
-        result = read_file(file, config.read)
-        inputs.append(result.entry)
-        for item in result.items:
+    if task.piece is not None:
+        streams = [stream_file(task.files[0], config.read, task.piece)]
+    else:
+        streams = [stream_file(file, config.read) for file in task.files]
+    for stream in streams:
+        for item in stream:
             if isinstance(item, Rejected):
                 early.append(item)
             else:
@@ -184,6 +212,7 @@ def _read_batches(
             if len(batch) >= config.output.batch_size:
                 yield batch, early
                 batch, early = [], []
+        inputs.append(stream.entry)
     if batch or early:
         yield batch, early
 
@@ -194,7 +223,7 @@ def run_task(task: Task, stages: Sequence[Stage], config: PipelineConfig, shard_
     inputs: list[dict[str, Any]] = []
     rows = BatchRows()
     started = time.perf_counter()
-    for batch, early in _read_batches(task.files, config, inputs):
+    for batch, early in _read_batches(task, config, inputs):
         rows.rejected.extend(_rejected_row(r) for r in early)
         rows.extend(process_records(stages, batch, config, timings))
     timings["read"] = time.perf_counter() - started - sum(timings.values())
@@ -221,6 +250,8 @@ def run_task(task: Task, stages: Sequence[Stage], config: PipelineConfig, shard_
         "stage_errors": sum(1 for r in rejected if r["reason"] == Reason.STAGE_ERROR.value),
     }
     result = TaskResult(task.task_id, inputs, counts, timings)
+    if task.piece is not None and task.piece.index > 0:
+        result.inputs, result.pieces = [], inputs
     done = shard_dir / f"{stem}.json"
     tmp = done.with_name(f".{done.name}.tmp")
     tmp.write_text(json.dumps(result.__dict__, ensure_ascii=False), encoding="utf-8")
@@ -277,7 +308,29 @@ def run_pass1(
                 on_task_done(result)
     else:
         _run_parallel(pending, config, shard_dir, min(workers, len(pending)), results, on_task_done)
-    return [results[task.task_id] for task in tasks]
+    return merge_pieces([results[task.task_id] for task in tasks])
+
+
+def merge_pieces(results: Sequence[TaskResult]) -> list[TaskResult]:
+    """The results with each file read in pieces given one manifest entry (in place of its
+    first piece's entry), made from the entries of all its pieces. Any engine's pass-1 results
+    can go through it; results merged before come out unchanged."""
+    pieces: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for result in results:
+        for entry in [*result.inputs, *result.pieces]:
+            if "piece" in entry:
+                pieces[(entry["input"], entry["path"])].append(entry)
+    if not pieces:
+        return list(results)
+    merged = {key: merge_piece_entries(entries) for key, entries in pieces.items()}
+    return [
+        replace(
+            result,
+            inputs=[merged[(entry["input"], entry["path"])] if "piece" in entry else entry for entry in result.inputs],
+            pieces=[],
+        )
+        for result in results
+    ]
 
 
 def _run_parallel(

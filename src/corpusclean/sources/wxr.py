@@ -138,6 +138,8 @@ class WxrItem(dict):  # type: ignore[type-arg]
     """
 
     xml_errors: tuple[WxrIssue, ...] = ()
+    #: The line of the item's start tag (0 when libxml2 does not know it).
+    line: int = 0
 
 
 _POST_FIELDS = (
@@ -821,6 +823,7 @@ class WxrExport:
         self._version_checked = True
 
     def _finish_item(self, item: WxrItem, element: etree._Element, parser: Any, nested: bool = False) -> WxrItem:
+        item.line = element.sourceline or 0
         self._collect(parser)
         if self._pending_issues:
             first, last = element.sourceline or 0, _end_line(element)
