@@ -85,9 +85,7 @@ def test_a_local_run_resumes_on_ray(ray_cluster, tmp_path, monkeypatch):
     inputs = [FIXTURES, SAMPLE]
     Pipeline(CONFIG).run(inputs, tmp_path / "reference", workers=1)
     with monkeypatch.context() as patch:
-        patch.setattr(
-            "corpusclean.pipeline.local_global_step", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt)
-        )
+        patch.setattr("corpusclean.pipeline.local_global_step", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt))
         with pytest.raises(KeyboardInterrupt):
             Pipeline(CONFIG).run(inputs, tmp_path / "out", workers=1)
     Pipeline(CONFIG).run(inputs, tmp_path / "out", engine="ray", resume=True)
