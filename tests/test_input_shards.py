@@ -443,3 +443,15 @@ def test_resume_in_the_middle_of_the_pieces_gives_the_same_rows(runs, monkeypatc
     assert 0 < len(done) < len(runs["tasks"])
     Pipeline(config).run([corpus], out, workers=2, resume=True)
     _assert_same(_outputs(out), _outputs(root / "pieces-1"))
+
+
+def test_json_nested_too_deep_is_a_bad_line_not_a_crash(tmp_path):
+    deep = '{"a": ' + "[" * 5000 + "\n"
+    (tmp_path / "deep.txt").write_text(deep + '{"id": "x", "text": "A line after it."}\n')
+    (tmp_path / "lines.jsonl").write_text('{"id": "a", "text": "Before."}\n' + deep + '{"id": "b", "text": "After."}\n')
+    deep_text, lines = expand_inputs([tmp_path])
+    before, bad, after = read_file(lines, ReadConfig()).items
+    assert (before.source_id, after.source_id) == ("a", "b")
+    assert bad.reason is Reason.UNREADABLE and bad.source_id == "lines.jsonl:2" and "invalid JSON" in bad.detail
+    [row] = read_file(deep_text, ReadConfig()).items  # the sniffer no longer raises; JSON cannot parse it
+    assert row.reason is Reason.UNREADABLE and "RecursionError" in row.detail

@@ -11,14 +11,12 @@ shared between them but the queue, so the rows do not depend on the worker count
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import multiprocessing as mp
 import os
-import queue
 import re
 import time
-import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +27,7 @@ import pyarrow as pa
 
 from corpusclean.config import PipelineConfig
 from corpusclean.decisions import LINE_SCHEMA, line_rows
-from corpusclean.errors import EngineError
+from corpusclean.engines.pool import run_tasks
 from corpusclean.records import Document, Reason, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_COLUMNS, DOCUMENT_SCHEMA, REJECTED_COLUMNS, REJECTED_SCHEMA, validate_row
 from corpusclean.sinks.parquet import write_table_atomic
@@ -267,17 +265,9 @@ def load_task_result(shard_dir: Path, task_id: int) -> TaskResult | None:
     return TaskResult(**json.loads(path.read_text(encoding="utf-8")))
 
 
-def _worker(config: PipelineConfig, shard_dir: str, tasks: Any, results: Any) -> None:
-    """Worker process: build the stages once, then run tasks until the sentinel."""
-    stages = build_stages(config)
-    while True:
-        task = tasks.get()
-        if task is None:
-            return
-        try:
-            results.put(("ok", run_task(task, stages, config, Path(shard_dir))))
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the run
-            results.put(("error", f"task {task.task_id}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+def _run_task_job(config: PipelineConfig, shard_dir: str, stages: Sequence[Stage], task: Task) -> TaskResult:
+    """A pass-1 job of the worker pool (module-level, so that worker processes can run it)."""
+    return run_task(task, stages, config, Path(shard_dir))
 
 
 def run_pass1(
@@ -299,15 +289,14 @@ def run_pass1(
             results[task.task_id] = done
             if on_task_done:
                 on_task_done(done)
-    if workers <= 1 or len(pending) <= 1:
-        stages = build_stages(config) if pending else ()
-        for task in pending:
-            result = run_task(task, stages, config, shard_dir)
-            results[task.task_id] = result
-            if on_task_done:
-                on_task_done(result)
-    else:
-        _run_parallel(pending, config, shard_dir, min(workers, len(pending)), results, on_task_done)
+    finished = run_tasks(
+        functools.partial(build_stages, config),
+        functools.partial(_run_task_job, config, str(shard_dir)),
+        pending,
+        workers,
+        on_task_done,
+    )
+    results.update((result.task_id, result) for result in finished)
     return merge_pieces([results[task.task_id] for task in tasks])
 
 
@@ -331,47 +320,3 @@ def merge_pieces(results: Sequence[TaskResult]) -> list[TaskResult]:
         )
         for result in results
     ]
-
-
-def _run_parallel(
-    pending: Sequence[Task],
-    config: PipelineConfig,
-    shard_dir: Path,
-    workers: int,
-    results: dict[int, TaskResult],
-    on_task_done: Callable[[TaskResult], None] | None,
-) -> None:
-    context = mp.get_context("spawn")
-    task_queue = context.Queue()
-    result_queue = context.Queue()
-    for task in pending:
-        task_queue.put(task)
-    for _ in range(workers):
-        task_queue.put(None)
-    processes = [
-        context.Process(target=_worker, args=(config, str(shard_dir), task_queue, result_queue), daemon=True)
-        for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        remaining = len(pending)
-        while remaining:
-            try:
-                status, payload = result_queue.get(timeout=1.0)
-            except queue.Empty:
-                dead = [p for p in processes if p.exitcode not in (None, 0)]
-                if dead:
-                    raise EngineError(f"a worker process died (exit code {dead[0].exitcode})") from None
-                continue
-            if status == "error":
-                raise EngineError(f"a worker failed: {payload}")
-            results[payload.task_id] = payload
-            remaining -= 1
-            if on_task_done:
-                on_task_done(payload)
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join(timeout=5)

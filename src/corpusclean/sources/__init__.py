@@ -113,7 +113,7 @@ def _sniff_jsonl(data: bytes, name: str) -> bool:
         return False
     try:
         return isinstance(json.loads(first_line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: not JSONL
         return False
 
 
@@ -242,7 +242,7 @@ def _jsonl_records(
         )
         try:
             obj = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # a line nested too deep is one bad line too
             yield base.reject(
                 "read",
                 Reason.UNREADABLE,
