@@ -3,8 +3,8 @@
 Input files are grouped into tasks (deterministically, from the sorted file list), and a large
 uncompressed JSONL, WXR or Parquet file is split into pieces, one task each (deterministically,
 from its content: :func:`corpusclean.sources.plan_pieces`); each task streams its files and
-runs the per-record stages and writes its shard under ``OUT/_work/pass1/``: kept rows and
-rejected rows, each sorted by ``doc_id``, then a small JSON file that marks the task done (so
+runs the per-record stages and writes its shard under ``OUT/_work/pass1/`` batch by batch: kept
+rows and rejected rows in input order, and the side tables, then a small JSON file that marks the task done (so
 ``--resume`` skips it). Workers build their stages once and pull tasks from a queue; nothing is
 shared between them but the queue, so the rows do not depend on the worker count.
 """
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from corpusclean.config import PipelineConfig
 from corpusclean.decisions import LINE_SCHEMA, line_rows
@@ -215,37 +216,68 @@ def _read_batches(
         yield batch, early
 
 
+class _ShardWriter:
+    """One Parquet file of a shard, written batch by batch under a temporary name."""
+
+    def __init__(self, path: Path, schema: pa.Schema, row_group_size: int = SHARD_ROW_GROUP) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.schema = schema
+        self.row_group_size = row_group_size
+        self.writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.writer.write_table(table, row_group_size=self.row_group_size)
+            self.rows += table.num_rows
+
+    def close(self) -> None:
+        self.writer.close()
+        os.replace(self.tmp, self.path)
+
+
 def run_task(task: Task, stages: Sequence[Stage], config: PipelineConfig, shard_dir: Path) -> TaskResult:
-    """Pass 1 for one task: read, run the stages, write the shard. Deterministic."""
+    """Pass 1 for one task: read, run the stages, write the shard. Deterministic.
+
+    Rows are written batch by batch, in input order (a batch's rejections after the reader's),
+    so a task holds one batch of rows, whatever its size; only the short-line keys are kept
+    until the end, to be written sorted by key (the global step reads them by key range).
+    """
     timings: dict[str, float] = {}
     inputs: list[dict[str, Any]] = []
-    rows = BatchRows()
+    stem = f"task-{task.task_id:06d}"
+    writers = {
+        "documents": _ShardWriter(shard_dir / f"{stem}.documents.parquet", DOCUMENT_SCHEMA),
+        "rejected": _ShardWriter(shard_dir / f"{stem}.rejected.parquet", REJECTED_SCHEMA),
+        "minhash": _ShardWriter(shard_dir / f"{stem}.minhash.parquet", minhash_schema(config.dedup.minhash_params())),
+        "passages": _ShardWriter(
+            shard_dir / f"{stem}.passages.parquet", passage_schema(config.dedup.minhash_params(passages=True))
+        ),
+    }
+    lines: list[pa.Table] = []
+    stage_errors = 0
     started = time.perf_counter()
     for batch, early in _read_batches(task, config, inputs):
-        rows.rejected.extend(_rejected_row(r) for r in early)
+        rows = BatchRows(rejected=[_rejected_row(r) for r in early])
         rows.extend(process_records(stages, batch, config, timings))
+        stage_errors += sum(1 for r in rows.rejected if r["reason"] == Reason.STAGE_ERROR.value)
+        writers["documents"].write(pa.Table.from_pylist(rows.documents, schema=DOCUMENT_SCHEMA))
+        writers["rejected"].write(pa.Table.from_pylist(rows.rejected, schema=REJECTED_SCHEMA))
+        for name in ("minhash", "passages"):
+            for table in getattr(rows, name):
+                writers[name].write(table)
+        if rows.lines:
+            lines.append(pa.Table.from_pylist(rows.lines, schema=LINE_SCHEMA))
+    for writer in writers.values():
+        writer.close()
+    line_table = pa.concat_tables(lines) if lines else LINE_SCHEMA.empty_table()
+    write_table_atomic(line_table.sort_by("key"), shard_dir / f"{stem}.lines.parquet", row_group_size=65_536)
     timings["read"] = time.perf_counter() - started - sum(timings.values())
-    documents = sorted(rows.documents, key=lambda row: row["doc_id"])
-    rejected = sorted(rows.rejected, key=lambda row: row["doc_id"])
-    stem = f"task-{task.task_id:06d}"
-    # small row groups: pass 2 merges every shard at once and holds one row group of each
-    write_table_atomic(
-        pa.Table.from_pylist(documents, schema=DOCUMENT_SCHEMA),
-        shard_dir / f"{stem}.documents.parquet",
-        row_group_size=SHARD_ROW_GROUP,
-    )
-    write_table_atomic(
-        pa.Table.from_pylist(rejected, schema=REJECTED_SCHEMA),
-        shard_dir / f"{stem}.rejected.parquet",
-        row_group_size=SHARD_ROW_GROUP,
-    )
-    write_table_atomic(pa.Table.from_pylist(rows.lines, schema=LINE_SCHEMA), shard_dir / f"{stem}.lines.parquet")
-    write_table_atomic(rows.side_table("minhash", config), shard_dir / f"{stem}.minhash.parquet")
-    write_table_atomic(rows.side_table("passages", config), shard_dir / f"{stem}.passages.parquet")
     counts = {
-        "documents": len(documents),
-        "rejected": len(rejected),
-        "stage_errors": sum(1 for r in rejected if r["reason"] == Reason.STAGE_ERROR.value),
+        "documents": writers["documents"].rows,
+        "rejected": writers["rejected"].rows,
+        "stage_errors": stage_errors,
     }
     result = TaskResult(task.task_id, inputs, counts, timings)
     if task.piece is not None and task.piece.index > 0:

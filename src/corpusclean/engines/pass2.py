@@ -9,8 +9,8 @@ sorted) beside the shard, then a done marker, so tasks run in any order, on any 
 ``--resume`` skips the finished ones.
 
 Finally :func:`assemble` writes the decided shards into ``documents/`` and ``rejected/`` in task
-order (tasks follow the sorted input paths; rows inside a task are in doc_id order), one batch
-at a time, so the order never depends on workers or engine and memory never on the corpus.
+order (tasks follow the sorted input paths; rows inside a task are in input order, a task's
+late rejections after its pass-1 ones), one batch at a time, so the order never depends on workers or engine and memory never on the corpus.
 ``passages/`` is in cluster order: a k-way merge over Arrow batches of the shards' passage rows,
 which are few and short.
 """
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -181,20 +182,30 @@ def decide_shard(decider: ShardDecider, stem: str) -> dict[str, int]:
                 pc.or_(pc.is_in(ids, value_set=decider.decided_ids), pc.is_in(ids, value_set=decider.passage_ids)),
                 pc.is_in(ids, value_set=learned_hits),
             )
+            if isinstance(affected, pa.ChunkedArray):
+                affected = affected.combine_chunks()
+            positions = pa.array(np.arange(table.num_rows))
             untouched = table.filter(pc.invert(affected))
+            untouched_positions = positions.filter(pc.invert(affected))
             kept_rows: list[dict[str, Any]] = []
+            kept_positions: list[int] = []
             changed = table.filter(affected)
             if changed.num_rows:
                 decisions = decider.decisions_for(changed["doc_id"].combine_chunks())
-                for row in changed.to_pylist():
+                changed_positions = positions.filter(affected).to_pylist()
+                for position, row in zip(changed_positions, changed.to_pylist(), strict=True):
                     decision = decisions.decide(row)
                     if decision.kept is not None:
                         kept_rows.append(decision.kept)
+                        kept_positions.append(position)
                         passage_rows.extend(decision.passages)
                         kept_unchanged += LIMIT_FIX in decision.kept["fixes"]
                     else:
                         late_rows.append(decision.rejected)
-            out = pa.concat_tables([untouched, pa.Table.from_pylist(kept_rows, schema=schema)]).sort_by("doc_id")
+            # kept rows stay in the order of the shard (its input order)
+            out = pa.concat_tables([untouched, pa.Table.from_pylist(kept_rows, schema=schema)])
+            order = pc.sort_indices(pa.concat_arrays([untouched_positions, pa.array(kept_positions, pa.int64())]))
+            out = out.take(order)
             kept += out.num_rows
             if out.num_rows:
                 kept_writer.write_table(out)
@@ -266,15 +277,19 @@ def assemble(
     rejected = _writer(out, "rejected", REJECTED_SCHEMA, config)
     by_reason: Counter[str] = Counter()
     by_stage: Counter[str] = Counter()
-    for stem in stems:
-        for table in merge_sorted([f"{stem}.rejected.parquet", f"{stem}.late.parquet"], "doc_id"):
+    for path in (f"{stem}.{kind}.parquet" for stem in stems for kind in ("rejected", "late")):
+        for batch in iter_batches(path, batch_size=BATCH_ROWS):
+            table = pa.Table.from_batches([batch])
             for column, counter in (("reason", by_reason), ("stage", by_stage)):
                 for item in pc.value_counts(table[column]).to_pylist():
                     counter[item["values"]] += item["counts"]
             rejected.write_table(table)
     # a passage cluster is listed when it still spans two kept documents
     passage_paths = [f"{s}.passage_rows.parquet" for s in stems]
-    members = pa.concat_tables(pq.read_table(p, columns=["cluster_id", "doc_id"]) for p in passage_paths)
+    members = pa.concat_tables(
+        [pq.read_table(p, columns=["cluster_id", "doc_id"]) for p in passage_paths]
+        or [PASSAGE_SCHEMA.empty_table().select(["cluster_id", "doc_id"])]
+    )
     spans = members.group_by("cluster_id").aggregate([("doc_id", "count_distinct")])
     listed = spans.filter(pc.greater_equal(spans["doc_id_count_distinct"], 2))["cluster_id"].combine_chunks()
     passages = _writer(out, "passages", PASSAGE_SCHEMA, config)
