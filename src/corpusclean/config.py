@@ -56,7 +56,9 @@ class ReadConfig:
     wordpress_statuses: tuple[str, ...] = ("publish",)
     #: Skip files and folders whose name starts with a dot when walking directories.
     skip_hidden: bool = True
-    #: A file larger than this many bytes (before or after decompression) is one ``too_large`` row.
+    #: What a reader may hold at once: a file read whole (text, HTML, JSON, compressed Parquet)
+    #: larger than this many bytes, before or after decompression, is one ``too_large`` row, and
+    #: so is a longer JSONL line. JSONL, WXR and Parquet files are streamed: no size limit.
     max_record_bytes: int = 200_000_000
     #: A document (one file's text, one JSONL line, one post) larger than this many bytes is
     #: rejected ``too_large`` before any work on it: news articles are far below 1 MB.
