@@ -48,7 +48,7 @@ TARGET_TASKS = 64
 #: An uncompressed JSONL, WXR or Parquet file larger than this is read in pieces of about this
 #: size, one task each (so one large file is read by all workers, and a task never holds more).
 PIECE_BYTES = 64 << 20
-#: Rows per row group of the pass-1 shards (pass 2 keeps about one row group of every shard).
+#: Rows per row group of the pass-1 shards (what pass 2 reads at a time).
 SHARD_ROW_GROUP = 256
 
 
