@@ -49,6 +49,7 @@ __all__ = [
     "DecisionTables",
     "Decisions",
     "global_step",
+    "learned_sets",
     "line_rows",
     "make_decisions",
     "rejected_row",
@@ -215,10 +216,7 @@ class Decisions:
                 (row["paragraph_index"], row["cluster_id"], row["similarity"], row["representative"])
             )
         if learned is None:
-            found: dict[str, set[int]] = {}
-            for row in tables.learned.to_pylist():
-                found.setdefault(row["source"], set()).add(row["key"])
-            learned = {source: frozenset(keys) for source, keys in found.items()}
+            learned = learned_sets(tables.learned)
         if representatives is None:
             representatives = frozenset(duplicates.values()) | frozenset(n[0] for n in near_duplicates.values())
         return cls(
@@ -302,6 +300,14 @@ class Decisions:
             return Decision({**row, "fixes": fixes}, None, passage_rows)
         detail = f"repeated lines and passages would take {share:.0%} of the text ({len(removed)} removals)"
         return Decision(None, rejected_row(row, "boilerplate", Reason.BOILERPLATE_ONLY, detail), [])
+
+
+def learned_sets(learned: pa.Table) -> dict[str, frozenset[int]]:
+    """A learned-lines table (:data:`LEARNED_SCHEMA`) as the line keys of each source."""
+    found: dict[str, set[int]] = {}
+    for source, key in zip(learned["source"].to_pylist(), learned["key"].to_pylist(), strict=True):
+        found.setdefault(source, set()).add(key)
+    return {source: frozenset(keys) for source, keys in found.items()}
 
 
 def resolve_representatives(tables: DecisionTables) -> DecisionTables:

@@ -45,6 +45,7 @@ from corpusclean.decisions import (
 )
 from corpusclean.minhash import MinHashParams
 from corpusclean.records import Reason
+from corpusclean.stages.dedup import date_rank, list_matrix
 
 __all__ = ["LINE_RANGE_ROWS", "local_global_step"]
 
@@ -65,12 +66,6 @@ def _read(stems: Sequence[str], suffix: str, columns: list[str], excluded: pa.Ar
         yield table
 
 
-def _date_rank(dates: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Publication times as integers, unknown dates last (DESIGN's representative rule)."""
-    as_int = pc.fill_null(pc.cast(dates, pa.int64()), np.iinfo(np.int64).max)
-    return np.asarray(as_int.to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
 # --- exact duplicates -------------------------------------------------------------------
 
 
@@ -82,7 +77,7 @@ def _exact_duplicates(stems: Sequence[str]) -> pa.Table:
     empty = pa.table({"doc_id": _EMPTY_IDS, "duplicate_of": _EMPTY_IDS})
     if keys.num_rows < 2:
         return empty
-    ordered = keys.append_column("_date", pa.array(_date_rank(keys["published_at"]))).sort_by(
+    ordered = keys.append_column("_date", pa.array(date_rank(keys["published_at"]))).sort_by(
         [("content_hash", "ascending"), ("_date", "ascending"), ("doc_id", "ascending")]
     )
     hashes = ordered["content_hash"]
@@ -159,7 +154,7 @@ def _build_index(
     )
     owner = (np.cumsum(new_owner) - 1).astype(np.int32)
     positions = pc.index_in(owner_ids, value_set=dates["doc_id"].combine_chunks())
-    rank = _date_rank(pc.take(dates["published_at"], positions))
+    rank = date_rank(pc.take(dates["published_at"], positions))
     bands = np.empty((count, params.bands), dtype=np.uint64)
     scratch.parent.mkdir(parents=True, exist_ok=True)
     start = 0
@@ -169,16 +164,11 @@ def _build_index(
             if not rows:
                 continue
             items = item_of_position[start : start + rows]
-            bands[items] = _matrix(table["bands"], params.bands, np.uint64)
-            _matrix(table["signature"], params.num_perm, np.uint32).tofile(file)
+            bands[items] = list_matrix(table["bands"], params.bands, np.uint64)
+            list_matrix(table["signature"], params.num_perm, np.uint32).tofile(file)
             start += rows
     index = _Index(count, bands, order, owner, rank, scratch, params.num_perm)
     return index, sorted_keys
-
-
-def _matrix(column: pa.ChunkedArray, width: int, dtype: type) -> np.ndarray:
-    flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    return np.asarray(flat, dtype=dtype).reshape(-1, width)
 
 
 def _rounded(values: np.ndarray) -> pa.Array:

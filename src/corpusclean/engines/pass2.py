@@ -37,6 +37,7 @@ from corpusclean.decisions import (
     PASSAGE_DECISION_SCHEMA,
     Decisions,
     DecisionTables,
+    learned_sets,
 )
 from corpusclean.schema import PASSAGE_SCHEMA, REJECTED_SCHEMA
 from corpusclean.sinks.parquet import PartitionedWriter, PartWriter, iter_batches, write_table_atomic
@@ -104,16 +105,13 @@ class ShardDecider:
     @classmethod
     def from_tables(cls, config: PipelineConfig, tables: DecisionTables) -> ShardDecider:
         documents = tables.documents
-        learned: dict[str, set[int]] = {}
-        for source, key in zip(tables.learned["source"].to_pylist(), tables.learned["key"].to_pylist(), strict=True):
-            learned.setdefault(source, set()).add(key)
         return cls(
             config=config,
             tables=tables,
             decided_ids=_distinct(documents["doc_id"]),
             passage_ids=_distinct(tables.passages["doc_id"]),
             representative_ids=_distinct(pc.drop_null(documents["duplicate_of"])),
-            learned={source: frozenset(keys) for source, keys in learned.items()},
+            learned=learned_sets(tables.learned),
         )
 
     def decisions_for(self, doc_ids: pa.Array) -> Decisions:

@@ -73,6 +73,7 @@ from corpusclean.decisions import (
 )
 from corpusclean.errors import EngineError
 from corpusclean.records import Reason
+from corpusclean.stages.dedup import date_rank
 
 if TYPE_CHECKING:
     from ray.data import Dataset
@@ -235,11 +236,6 @@ def _without(table: pa.Table, excluded: pa.Table) -> pa.Table:
     return table.filter(pc.invert(pc.is_in(table["doc_id"], value_set=excluded["doc_id"].combine_chunks())))
 
 
-def _date_rank(dates: pa.ChunkedArray, never: int) -> np.ndarray:
-    as_int = pc.fill_null(pc.cast(dates, pa.int64()), never)
-    return np.asarray(as_int.to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
 def _rounded_similarities(num_perm: int) -> np.ndarray:
     """``round(k / num_perm, 6)`` for every count ``k`` of equal signature values: the local
     engine's ``round(float(mean), 6)``, since the mean of ``k`` ones is exactly ``k / num_perm``."""
@@ -346,7 +342,7 @@ def _exact_groups(keys: pa.Table) -> pa.Table:
     keys = keys.filter(pc.is_valid(keys["content_hash"]))
     if keys.num_rows < 2:
         return _EXACT_SCHEMA.empty_table()
-    ordered = keys.append_column("_date", pa.array(_date_rank(keys["published_at"], _EXACT_NEVER))).sort_by(
+    ordered = keys.append_column("_date", pa.array(date_rank(keys["published_at"], _EXACT_NEVER))).sort_by(
         [("content_hash", "ascending"), ("_date", "ascending"), ("doc_id", "ascending")]
     )
     first, _ = _runs(ordered["content_hash"])
@@ -522,7 +518,7 @@ def _members(labels: pa.Table, dates: pa.Table, signatures: pa.Table, *, passage
 def _ordered_clusters(members: pa.Table, passages: bool) -> tuple[pa.Table, np.ndarray]:
     """Members sorted by (label, date rank, item order), and each row's representative row (the
     first of its label): the earliest date, unknown last, then the smallest item."""
-    ranked = members.append_column("_date", pa.array(_date_rank(members["published_at"], _NEAR_NEVER)))
+    ranked = members.append_column("_date", pa.array(date_rank(members["published_at"], _NEAR_NEVER)))
     order = [("label", "ascending"), ("_date", "ascending")] + [(c, "ascending") for c in _item_columns(passages)]
     ordered = ranked.sort_by(order)
     representative, _ = _runs(ordered["label"])

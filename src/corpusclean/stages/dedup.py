@@ -22,7 +22,7 @@ from corpusclean.config import DedupConfig
 from corpusclean.minhash import MinHashParams
 from corpusclean.records import Record, Rejected, StageResult, map_records
 
-__all__ = ["DedupStage", "content_hash", "find_exact_duplicates", "normalize_for_hash"]
+__all__ = ["DedupStage", "content_hash", "date_rank", "find_exact_duplicates", "list_matrix", "normalize_for_hash"]
 
 _NOT_WORD = regex.compile(r"[\W_]+")
 #: The ASCII bytes ``_NOT_WORD`` matches: everything but letters and digits.
@@ -158,20 +158,21 @@ def passage_table(doc_ids: Sequence[str], texts: Sequence[str], params: MinHashP
     )
 
 
-def _matrix(column: pa.ChunkedArray, width: int, dtype: type) -> np.ndarray:
+def list_matrix(column: pa.ChunkedArray, width: int, dtype: type) -> np.ndarray:
+    """A fixed-size list column (band keys, signatures) as a ``(rows, width)`` numpy matrix."""
     flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
     return np.asarray(flat, dtype=dtype).reshape(-1, width)
 
 
-def _date_rank(dates: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Publication times as integers, unknown dates last (DESIGN's representative rule)."""
-    as_int = pc.fill_null(pc.cast(dates, pa.int64()), np.iinfo(np.int64).max)
+def date_rank(dates: pa.ChunkedArray | pa.Array, never: int = int(np.iinfo(np.int64).max)) -> np.ndarray:
+    """Publication times as integers, unknown dates as ``never`` (last: DESIGN's representative rule)."""
+    as_int = pc.fill_null(pc.cast(dates, pa.int64()), never)
     return np.asarray(as_int.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _verified_pairs(table: pa.Table, params: MinHashParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    signature_matrix = _matrix(table["signature"], params.num_perm, np.uint32)
-    keys = _matrix(table["bands"], params.bands, np.uint64)
+    signature_matrix = list_matrix(table["signature"], params.num_perm, np.uint32)
+    keys = list_matrix(table["bands"], params.bands, np.uint64)
     candidates = minhash.candidate_pairs(keys, params.max_bucket_size, params.bucket_anchors)
     pairs, similarity = minhash.verify_pairs(candidates, params.threshold, signature_matrix)
     return pairs, similarity, signature_matrix
@@ -194,7 +195,7 @@ def find_near_duplicates(
     doc_ids = table["doc_id"].to_pylist()
     pairs, _, signature_matrix = _verified_pairs(table, params)
     labels = minhash.connected_components(len(doc_ids), pairs)
-    rank = _date_rank(dates["published_at"])
+    rank = date_rank(dates["published_at"])
     duplicates: dict[str, tuple[str, float]] = {}
     clusters: dict[str, str] = {}
     for members in minhash.component_members(labels):
@@ -234,7 +235,7 @@ def find_passage_clusters(
         pairs = pairs[owner_codes[pairs[:, 0]] != owner_codes[pairs[:, 1]]]  # not a repeat within one document
     labels = minhash.connected_components(len(owners), pairs)
     positions = pc.index_in(table["doc_id"], value_set=published_at["doc_id"])
-    rank = _date_rank(pc.take(published_at["published_at"], positions))
+    rank = date_rank(pc.take(published_at["published_at"], positions))
     found: dict[str, list[tuple[int, str, float, bool]]] = {}
     for members in minhash.component_members(labels):
         if len(np.unique(owner_codes[members])) < 2:
