@@ -237,6 +237,8 @@ class OutputConfig:
 PARTITION_COLUMNS = ("", "language", "source")
 #: The values ``engine.name`` accepts.
 ENGINES = ("local", "ray")
+#: The values of ``engine.memory_pool`` (see :mod:`corpusclean.engines.memory`).
+MEMORY_POOLS = ("auto", "jemalloc", "mimalloc", "system", "default")
 
 
 @dataclass(frozen=True)
@@ -248,10 +250,18 @@ class EngineConfig:
     #: The Ray cluster to join: "" starts a local Ray instance, "auto" joins the running cluster,
     #: or an address such as "ray://head:10001".
     ray_address: str = ""
+    #: The Arrow memory pool of the run and its workers: "auto" (jemalloc, which returns freed
+    #: memory to the system, unless ARROW_DEFAULT_MEMORY_POOL is set), "jemalloc", "mimalloc",
+    #: "system", or "default" (pyarrow's own choice).
+    memory_pool: str = "auto"
 
     def __post_init__(self) -> None:
         if self.name not in ENGINES:
             raise ConfigError(f"engine.name must be one of {', '.join(map(repr, ENGINES))}, got {self.name!r}")
+        if self.memory_pool not in MEMORY_POOLS:
+            raise ConfigError(
+                f"engine.memory_pool must be one of {', '.join(map(repr, MEMORY_POOLS))}, got {self.memory_pool!r}"
+            )
 
 
 _SECTIONS: dict[str, type] = {

@@ -36,10 +36,11 @@ from typing import Any
 import pyarrow as pa
 
 from corpusclean import __version__
-from corpusclean.config import PipelineConfig
+from corpusclean.config import EngineConfig, PipelineConfig
 from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, make_decisions, resolve_representatives
 from corpusclean.engines.global_step import local_global_step
 from corpusclean.engines.local import BatchRows, TaskResult, merge_pieces, plan_tasks, process_records, run_pass1
+from corpusclean.engines.memory import arrow_memory_pool, with_memory_pool
 from corpusclean.engines.pass2 import assemble, decide_shard, load_decider, read_decisions, write_decisions
 from corpusclean.engines.pool import run_tasks
 from corpusclean.errors import EngineError, InputError
@@ -154,7 +155,6 @@ class Pipeline:
         not be written, and :class:`EngineError` when the share of ``stage_error`` rejections
         passes ``output.max_error_rate``. Bad records never raise: they are rejected rows.
         """
-        started = time.perf_counter()
         engine_config = self.config.engine
         if engine is not None or ray_address is not None:
             engine_config = dataclasses.replace(
@@ -162,6 +162,20 @@ class Pipeline:
                 name=engine if engine is not None else engine_config.name,
                 ray_address=ray_address if ray_address is not None else engine_config.ray_address,
             )
+        with arrow_memory_pool(engine_config.memory_pool):
+            return self._run(inputs, out, workers, resume, overwrite, progress, engine_config)
+
+    def _run(
+        self,
+        inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+        out: str | os.PathLike[str],
+        workers: int | None,
+        resume: bool,
+        overwrite: bool,
+        progress: Callable[[Progress], None] | None,
+        engine_config: EngineConfig,
+    ) -> RunReport:
+        started = time.perf_counter()
         on_ray = engine_config.name == "ray"
         address = engine_config.ray_address or None
         if isinstance(inputs, (str, os.PathLike)):
@@ -244,7 +258,9 @@ class Pipeline:
             shard_counts = run_pass2_ray(stems, self.config, decisions_dir, workers or 0, address, shard_done)
         else:
             shard_counts = run_tasks(
-                functools.partial(load_decider, self.config, str(decisions_dir)),
+                functools.partial(
+                    with_memory_pool, engine_config.memory_pool, load_decider, self.config, str(decisions_dir)
+                ),
                 decide_shard,
                 stems,
                 workers,

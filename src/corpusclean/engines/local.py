@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from corpusclean.config import PipelineConfig
 from corpusclean.decisions import LINE_SCHEMA, line_rows
+from corpusclean.engines.memory import with_memory_pool
 from corpusclean.engines.pool import run_tasks
 from corpusclean.records import Document, Reason, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_COLUMNS, DOCUMENT_SCHEMA, REJECTED_COLUMNS, REJECTED_SCHEMA, validate_row
@@ -322,7 +323,7 @@ def run_pass1(
             if on_task_done:
                 on_task_done(done)
     finished = run_tasks(
-        functools.partial(build_stages, config),
+        functools.partial(with_memory_pool, config.engine.memory_pool, build_stages, config),
         functools.partial(_run_task_job, config, str(shard_dir)),
         pending,
         workers,

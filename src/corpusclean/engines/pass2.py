@@ -272,6 +272,7 @@ def assemble(
     for stem in stems:
         for batch in iter_batches(f"{stem}.kept.parquet", batch_size=BATCH_ROWS):
             documents.write_table(pa.Table.from_batches([batch]))
+    outputs = {"documents": documents.close()}  # its last row group is written before the next writer fills one
     rejected = _writer(out, "rejected", REJECTED_SCHEMA, config)
     by_reason: Counter[str] = Counter()
     by_stage: Counter[str] = Counter()
@@ -282,6 +283,7 @@ def assemble(
                 for item in pc.value_counts(table[column]).to_pylist():
                     counter[item["values"]] += item["counts"]
             rejected.write_table(table)
+    outputs["rejected"] = rejected.close()
     # a passage cluster is listed when it still spans two kept documents
     passage_paths = [f"{s}.passage_rows.parquet" for s in stems]
     members = pa.concat_tables(
@@ -296,7 +298,7 @@ def assemble(
         table = table.filter(pc.is_in(table["cluster_id"], value_set=listed)).drop_columns([_PASSAGE_KEY])
         passage_count += table.num_rows
         passages.write_table(table)
-    outputs = {"documents": documents.close(), "rejected": rejected.close(), "passages": passages.close()}
+    outputs["passages"] = passages.close()
     kept = sum(c["kept"] for c in shard_counts)
     rejected_total = sum(by_reason.values())
     counts = {

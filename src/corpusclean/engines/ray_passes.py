@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from corpusclean.config import PipelineConfig
 from corpusclean.engines.local import Task, TaskResult, load_task_result, run_task
+from corpusclean.engines.memory import with_memory_pool
 from corpusclean.engines.pass2 import decide_shard, load_decider
 from corpusclean.errors import EngineError
 from corpusclean.stages import build_stages
@@ -59,7 +60,7 @@ class Pass1Worker:
     def __init__(self, config: PipelineConfig, shard_dir: str) -> None:
         self.config = config
         self.shard_dir = Path(shard_dir)
-        self.stages = build_stages(config)
+        self.stages = with_memory_pool(config.engine.memory_pool, build_stages, config)
 
     def run(self, task: Task) -> TaskResult:
         return run_task(task, self.stages, self.config, self.shard_dir)
@@ -73,7 +74,7 @@ class Pass2Worker:
     """A Ray Data actor for pass 2: loads the decision tables once, then decides whole shards."""
 
     def __init__(self, config: PipelineConfig, decisions_dir: str) -> None:
-        self.decider = load_decider(config, decisions_dir)
+        self.decider = with_memory_pool(config.engine.memory_pool, load_decider, config, decisions_dir)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         counts = [decide_shard(self.decider, stem) for stem in batch["stem"].to_pylist()]
