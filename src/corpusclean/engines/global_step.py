@@ -10,8 +10,8 @@ only what DESIGN allows, the dedup index:
   index), their MinHash **band keys** in memory (``bands × 8`` bytes, 256 per item by default)
   with an int32 number each way between item and file position, and the publication date
   (8 bytes). The **signatures** (512 bytes per item) are copied to a scratch file under
-  ``_work/`` and read back in chunks for the candidate pairs only; the pages a chunk touched are
-  released after it (``madvise``), so they never add up in memory;
+  ``_work/`` and read back row by row, a chunk of candidate pairs at a time, so they never add
+  up in memory (a memory map would: every page touched stays resident until unmapped);
 - **learned lines**: the short-line side table is read by ranges of its 64-bit key (pass 1
   writes it sorted by key, so Parquet statistics skip the row groups outside a range), one range
   at a time: memory bounded by the range, not the corpus.
@@ -24,11 +24,11 @@ candidate generation, verification and the representative rule are those of
 from __future__ import annotations
 
 import itertools
-import mmap
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -51,8 +51,8 @@ __all__ = ["LINE_RANGE_ROWS", "local_global_step"]
 
 #: The learned-line counts are made over key ranges of about this many side-table rows each.
 LINE_RANGE_ROWS = 1 << 20
-#: Candidate pairs verified per chunk: a chunk maps at most twice this many pages of signatures.
-VERIFY_CHUNK = 2048
+#: Candidate pairs verified per chunk: a chunk reads at most twice this many signatures (8 MB).
+VERIFY_CHUNK = 8192
 _EMPTY_IDS = pa.array([], pa.string())
 
 
@@ -113,18 +113,30 @@ class _Index:
         result = np.empty(len(pairs), dtype=np.float64)
         if not len(pairs):
             return result
-        with open(self.signature_path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            matrix = np.frombuffer(mapped, dtype=np.uint32).reshape(self.count, self.num_perm)
-            try:
-                for lo in range(0, len(pairs), VERIFY_CHUNK):
-                    chunk = pairs[lo : lo + VERIFY_CHUNK]
-                    equal = matrix[self.position[chunk[:, 0]]] == matrix[self.position[chunk[:, 1]]]
-                    result[lo : lo + VERIFY_CHUNK] = equal.mean(axis=1)
-                    if hasattr(mapped, "madvise"):  # the pages read stay cached, not in this process
-                        mapped.madvise(mmap.MADV_DONTNEED)
-            finally:
-                del matrix
+        with open(self.signature_path, "rb", buffering=0) as file:
+            for lo in range(0, len(pairs), VERIFY_CHUNK):
+                chunk = pairs[lo : lo + VERIFY_CHUNK]
+                rows, where = np.unique(self.position[chunk], return_inverse=True)
+                matrix = self._read_rows(file, rows)
+                where = where.reshape(chunk.shape)
+                result[lo : lo + VERIFY_CHUNK] = (matrix[where[:, 0]] == matrix[where[:, 1]]).mean(axis=1)
         return result
+
+    def _read_rows(self, file: Any, rows: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` (ascending) of the signature file, read one by one: a memory map would
+        bring whole neighbourhoods of the file into this process with every page it touches
+        (fault-around), so its resident memory would grow to the file's size."""
+        width = self.num_perm * 4
+        if hasattr(os, "pread"):
+            fd = file.fileno()
+            data = b"".join([os.pread(fd, width, row * width) for row in rows.tolist()])
+        else:  # pragma: no cover - Windows
+            parts = []
+            for row in rows.tolist():
+                file.seek(row * width)
+                parts.append(file.read(width))
+            data = b"".join(parts)
+        return np.frombuffer(data, dtype=np.uint32).reshape(len(rows), self.num_perm)
 
 
 def _build_index(
