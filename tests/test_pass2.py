@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from corpusclean.engines.pass2 import merge_sorted
+from corpusclean.engines.pass2 import _id_keys, _SortedLookup, merge_sorted
 from corpusclean.sinks.parquet import PartWriter
 
 SCHEMA = pa.schema([("doc_id", pa.string()), ("n", pa.int64())])
@@ -26,6 +30,30 @@ def _shards(tmp_path, sizes, seed=0):
         pq.write_table(pa.table({"doc_id": part, "n": [index] * size}, schema=SCHEMA), path, row_group_size=7)
         paths.append(path)
     return paths, sorted(keys)
+
+
+_IDS = st.sampled_from(["", "a", "ab", "b", "ä", "a\u00e4", "7f" * 16, "zz", "a b"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_IDS, max_size=30), st.lists(_IDS, max_size=12))
+def test_sorted_lookup_finds_the_rows_a_hash_filter_finds(table_ids, wanted):
+    """Rows by doc_id through sorted keys: the rows ``pc.is_in`` finds, in the table's own
+    order inside a doc_id (several rows per doc_id, as passages have), none for absent ids."""
+    table = pa.table({"doc_id": pa.array(table_ids, pa.string()), "n": np.arange(len(table_ids))})
+    lookup = _SortedLookup.of(table)
+    keys = _id_keys(pa.array(wanted, pa.string()))
+    expected = table.filter(pc.is_in(table["doc_id"], value_set=pa.array(wanted, pa.string())))
+    found = lookup.rows(keys)
+
+    def pairs(t):
+        return list(zip(t["doc_id"].to_pylist(), t["n"].to_pylist(), strict=True))
+
+    assert sorted(pairs(found)) == sorted(pairs(expected))
+    for doc_id in set(wanted):  # within one doc_id, table order
+        ns = [n for d, n in pairs(found) if d == doc_id]
+        assert ns == sorted(ns)
+    assert lookup.contains(keys).tolist() == [w in table_ids for w in wanted]
 
 
 @pytest.mark.parametrize("sizes", [[0], [5], [300, 0, 17, 1000], [1, 1, 1, 1, 1, 1, 1]])

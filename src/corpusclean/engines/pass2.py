@@ -90,40 +90,86 @@ def read_decisions(directory: Path) -> tuple[DecisionTables, dict[str, int]] | N
     return tables, json.loads(marker.read_text(encoding="utf-8"))
 
 
+def _id_keys(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """doc_ids as a numpy array of fixed-width UTF-8 bytes, which sort and compare as Arrow
+    sorts strings (bytewise)."""
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks() if ids.num_chunks else pa.array([], pa.string())
+    if not len(ids):
+        return np.array([], dtype="S1")
+    return pc.cast(ids, pa.binary()).to_numpy(zero_copy_only=False).astype(np.bytes_)
+
+
+@dataclass(frozen=True)
+class _SortedLookup:
+    """The rows of a decision table by doc_id, through the sorted array of its doc_ids: a
+    batch's lookup costs ``log(rows)`` per id, where ``pc.is_in`` against the whole table builds
+    a hash set of it for every batch (pass 2 then grew with the square of the corpus)."""
+
+    table: pa.Table  # sorted by doc_id (stable: the order within one doc_id is the table's)
+    keys: np.ndarray
+
+    @classmethod
+    def of(cls, table: pa.Table) -> _SortedLookup:
+        keys = _id_keys(table["doc_id"])
+        order = np.argsort(keys, kind="stable")
+        return cls(table.take(pa.array(order, pa.int64())), keys[order])
+
+    def _ranges(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.searchsorted(self.keys, ids, "left"), np.searchsorted(self.keys, ids, "right")
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        left, right = self._ranges(ids)
+        return right > left
+
+    def rows(self, ids: np.ndarray) -> pa.Table:
+        """The rows of ``ids``, in table order."""
+        left, right = self._ranges(ids)
+        lengths = right - left
+        ends = np.cumsum(lengths)
+        total = int(ends[-1]) if len(ends) else 0
+        positions = np.repeat(left - (ends - lengths), lengths) + np.arange(total)
+        return self.table.take(pa.array(np.unique(positions), pa.int64()))
+
+
 @dataclass(frozen=True)
 class ShardDecider:
     """What a pass-2 worker holds: the decision tables as Arrow arrays (a few dozen bytes per
-    affected document), plus the learned lines as sets for the rows that need them."""
+    affected document) with sorted doc_id keys to find a batch's rows, plus the learned lines
+    as sets for the rows that need them."""
 
     config: PipelineConfig
     tables: DecisionTables
-    decided_ids: pa.Array
-    passage_ids: pa.Array
-    representative_ids: pa.Array
+    documents: _SortedLookup
+    passages: _SortedLookup
+    representatives: np.ndarray  # sorted keys of the doc_ids named in duplicate_of
     learned: dict[str, frozenset[int]]
 
     @classmethod
     def from_tables(cls, config: PipelineConfig, tables: DecisionTables) -> ShardDecider:
-        documents = tables.documents
         return cls(
             config=config,
             tables=tables,
-            decided_ids=_distinct(documents["doc_id"]),
-            passage_ids=_distinct(tables.passages["doc_id"]),
-            representative_ids=_distinct(pc.drop_null(documents["duplicate_of"])),
+            documents=_SortedLookup.of(tables.documents),
+            passages=_SortedLookup.of(tables.passages),
+            representatives=np.unique(_id_keys(pc.drop_null(tables.documents["duplicate_of"]))),
             learned=learned_sets(tables.learned),
         )
 
+    def affected(self, keys: np.ndarray) -> np.ndarray:
+        """Which of the doc_ids ``keys`` (:func:`_id_keys`) the decision tables name."""
+        return self.documents.contains(keys) | self.passages.contains(keys)
+
     def decisions_for(self, doc_ids: pa.Array) -> Decisions:
         """The :class:`Decisions` about ``doc_ids`` only (small: the rows of one batch)."""
-        documents = self.tables.documents.filter(pc.is_in(self.tables.documents["doc_id"], value_set=doc_ids))
-        passages = self.tables.passages.filter(pc.is_in(self.tables.passages["doc_id"], value_set=doc_ids))
-        representatives = doc_ids.filter(pc.is_in(doc_ids, value_set=self.representative_ids))
+        keys = _id_keys(doc_ids)
+        at = np.minimum(np.searchsorted(self.representatives, keys), max(len(self.representatives) - 1, 0))
+        named = self.representatives[at] == keys if len(self.representatives) else np.zeros(len(keys), bool)
         return Decisions.from_tables(
             self.config,
-            DecisionTables(documents, passages, LEARNED_SCHEMA.empty_table()),
+            DecisionTables(self.documents.rows(keys), self.passages.rows(keys), LEARNED_SCHEMA.empty_table()),
             learned=self.learned,
-            representatives=frozenset(representatives.to_pylist()),
+            representatives=frozenset(doc_ids.filter(pa.array(named)).to_pylist()),
         )
 
 
@@ -176,12 +222,8 @@ def decide_shard(decider: ShardDecider, stem: str) -> dict[str, int]:
         for batch in iter_batches(f"{stem}.documents.parquet", batch_size=BATCH_ROWS):
             table = pa.Table.from_batches([batch], schema=schema)
             ids = table["doc_id"]
-            affected = pc.or_(
-                pc.or_(pc.is_in(ids, value_set=decider.decided_ids), pc.is_in(ids, value_set=decider.passage_ids)),
-                pc.is_in(ids, value_set=learned_hits),
-            )
-            if isinstance(affected, pa.ChunkedArray):
-                affected = affected.combine_chunks()
+            learned = pc.is_in(ids, value_set=learned_hits).to_numpy(zero_copy_only=False)
+            affected = pa.array(decider.affected(_id_keys(ids)) | learned)
             positions = pa.array(np.arange(table.num_rows))
             untouched = table.filter(pc.invert(affected))
             untouched_positions = positions.filter(pc.invert(affected))
