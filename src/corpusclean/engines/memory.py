@@ -3,8 +3,10 @@
 pyarrow's wheels default to mimalloc, which keeps freed pages for reuse: over a long run the
 resident memory of a process ratchets up to the largest batch any phase ever held, phase after
 phase. jemalloc (built into pyarrow's Linux and macOS wheels) gives freed pages back to the
-system after a short delay, so each phase's peak is its own: on the bench's 100,000-document run
-the peak after pass 1 fell from 497 to 323 MB, and the phases ran faster. ``"auto"`` picks
+system after a short delay, so each phase's peak is its own: resuming the bench's
+100,000-document run after pass 1, the peak fell from 497 to about 355 MB at the same speed (323 MB
+when ``ARROW_DEFAULT_MEMORY_POOL=jemalloc`` is set before pyarrow is imported, which a library
+cannot do for its caller: some of Arrow's C++ allocations keep the pool chosen then). ``"auto"`` picks
 jemalloc where pyarrow has it, and leaves pyarrow's choice alone when the user made one with
 ``ARROW_DEFAULT_MEMORY_POOL``.
 
