@@ -39,6 +39,23 @@ def _worker(init: Callable[[], Any], job: Callable[[Any, Any], Any], tasks: Any,
             results.put(("error", f"task {index}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
 
 
+#: Modules a forkserver imports once, so that every worker forked from it starts with them.
+_PRELOAD = ["corpusclean.pipeline"]
+
+
+def _context() -> Any:
+    """Worker processes come from a forkserver where there is one (POSIX): it imports the
+    stages once and forks each worker from that clean, single-threaded process, so workers start
+    in milliseconds instead of importing everything again (about 1.5 s of CPU each, in every
+    pass). Elsewhere they are spawned. Never a plain fork of this process: its threads (Arrow's
+    pools, the caller's) make that unsafe."""
+    if "forkserver" in mp.get_all_start_methods():
+        context = mp.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        return context
+    return mp.get_context("spawn")  # pragma: no cover - Windows
+
+
 def run_tasks(
     init: Callable[[], Any],
     job: Callable[[Any, TaskT], ResultT],
@@ -60,7 +77,7 @@ def run_tasks(
             if on_done:
                 on_done(results[index])
         return [results[index] for index in range(len(tasks))]
-    context = mp.get_context("spawn")
+    context = _context()
     task_queue = context.Queue()
     result_queue = context.Queue()
     for item in enumerate(tasks):
