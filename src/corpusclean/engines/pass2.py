@@ -100,6 +100,11 @@ def _id_keys(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.cast(ids, pa.binary()).to_numpy(zero_copy_only=False).astype(np.bytes_)
 
 
+def _members(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Which of ``keys`` are in ``sorted_keys`` (ascending): two binary searches each."""
+    return np.searchsorted(sorted_keys, keys, "right") > np.searchsorted(sorted_keys, keys, "left")
+
+
 @dataclass(frozen=True)
 class _SortedLookup:
     """The rows of a decision table by doc_id, through the sorted array of its doc_ids: a
@@ -119,8 +124,7 @@ class _SortedLookup:
         return np.searchsorted(self.keys, ids, "left"), np.searchsorted(self.keys, ids, "right")
 
     def contains(self, ids: np.ndarray) -> np.ndarray:
-        left, right = self._ranges(ids)
-        return right > left
+        return _members(self.keys, ids)
 
     def rows(self, ids: np.ndarray) -> pa.Table:
         """The rows of ``ids``, in table order."""
@@ -163,8 +167,7 @@ class ShardDecider:
     def decisions_for(self, doc_ids: pa.Array) -> Decisions:
         """The :class:`Decisions` about ``doc_ids`` only (small: the rows of one batch)."""
         keys = _id_keys(doc_ids)
-        at = np.minimum(np.searchsorted(self.representatives, keys), max(len(self.representatives) - 1, 0))
-        named = self.representatives[at] == keys if len(self.representatives) else np.zeros(len(keys), bool)
+        named = _members(self.representatives, keys)
         return Decisions.from_tables(
             self.config,
             DecisionTables(self.documents.rows(keys), self.passages.rows(keys), LEARNED_SCHEMA.empty_table()),
