@@ -67,3 +67,18 @@ def test_a_worker_that_dies_stops_the_run():
 def test_a_worker_that_cannot_start_stops_the_run():
     with pytest.raises(EngineError, match="no state today"):
         run_tasks(_bad_init, _square, list(range(4)), 2)
+
+
+def _environment_value(state: object, name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_workers_see_the_environment_of_now_not_of_when_the_forkserver_started(monkeypatch):
+    name = "CORPUSCLEAN_TEST_POOL_VARIABLE"
+    monkeypatch.delenv(name, raising=False)
+    assert run_tasks(functools.partial(_init, "s"), _environment_value, [name, name], 2) == [None, None]
+    # the forkserver runs now; credentials set (or refreshed) after it started must reach the workers
+    monkeypatch.setenv(name, "refreshed")
+    assert run_tasks(functools.partial(_init, "s"), _environment_value, [name, name], 2) == ["refreshed"] * 2
+    monkeypatch.delenv(name)
+    assert run_tasks(functools.partial(_init, "s"), _environment_value, [name, name], 2) == [None, None]

@@ -8,6 +8,7 @@ queues, so a task's output depends on the task only, never on which worker ran i
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import traceback
 from collections.abc import Callable, Sequence
@@ -21,8 +22,15 @@ TaskT = TypeVar("TaskT")
 ResultT = TypeVar("ResultT")
 
 
-def _worker(init: Callable[[], Any], job: Callable[[Any, Any], Any], tasks: Any, results: Any) -> None:
-    """Worker process: build the state once, then run tasks until the sentinel."""
+def _worker(
+    init: Callable[[], Any], job: Callable[[Any, Any], Any], tasks: Any, results: Any, environ: dict[str, str]
+) -> None:
+    """Worker process: take the parent's environment of now (a forkserver holds the one of
+    when it started: credentials or endpoints set since, such as a refreshed
+    ``AWS_SESSION_TOKEN``, would be missing), build the state once, then run tasks until the
+    sentinel."""
+    os.environ.clear()
+    os.environ.update(environ)
     try:
         state = init()
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the run
@@ -86,7 +94,8 @@ def run_tasks(
     for _ in range(workers):
         task_queue.put(None)
     processes = [
-        context.Process(target=_worker, args=(init, job, task_queue, result_queue), daemon=True) for _ in range(workers)
+        context.Process(target=_worker, args=(init, job, task_queue, result_queue, dict(os.environ)), daemon=True)
+        for _ in range(workers)
     ]
     for process in processes:
         process.start()
