@@ -19,6 +19,7 @@ from corpusclean import __version__
 from corpusclean.config import PipelineConfig
 from corpusclean.errors import ConfigError, CorpusCleanError, EngineError, InputError
 from corpusclean.pipeline import Pipeline, Progress, RunReport, clean_text
+from corpusclean.storage import is_uri, join, read_table
 from corpusclean.validate import validate_output
 
 __all__ = ["main"]
@@ -53,8 +54,15 @@ def _build_parser() -> argparse.ArgumentParser:
         "JSONL, Parquet; .gz/.bz2/.xz/.zst), clean them, and write OUT/documents/, OUT/rejected/, "
         "OUT/passages/, OUT/manifest.json, then the report OUT/report.html and the dataset card OUT/README.md.",
     )
-    run.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory (recursive) or glob")
-    run.add_argument("-o", "--out", required=True, metavar="OUT", help="output directory")
+    run.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="file, directory (recursive) or glob; or a URI of a file or prefix (s3://…, gs://…)",
+    )
+    run.add_argument(
+        "-o", "--out", required=True, metavar="OUT", help="output directory, or a URI such as s3://bucket/clean"
+    )
     run.add_argument("--config", metavar="FILE.toml", help="configuration file (see the README)")
     run.add_argument(
         "--workers", type=int, metavar="N", help="worker processes, or Ray actors per pass (default: all cores)"
@@ -90,7 +98,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "self-contained page: stage funnel, languages, lengths, duplicates, boilerplate, repairs, sources, "
         "examples) and OUT/README.md (the dataset card). `run` does this at its end. Charts need "
         "`pip install 'corpusclean[report]'`; without it the page has the tables. "
-        "Exit 0 when written, 2 when OUT does not exist, 3 when OUT is not a complete run.",
+        "OUT may be a URI (s3://…, gs://…): the dataset is downloaded to a temporary directory and the two "
+        "files are uploaded beside it. Exit 0 when written, 2 when OUT does not exist, 3 when OUT is not a complete run.",
     )
     report.add_argument("out", metavar="OUT")
 
@@ -98,6 +107,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check that OUT is a complete, consistent dataset",
         description="Check manifest, checksums, schemas, rows and counts of a dataset directory. "
+        "OUT may be a URI (s3://…, gs://…), downloaded to a temporary directory first. "
         "Exit 0 when valid, 3 when not (each problem on its own line), 2 when OUT does not exist.",
     )
     validate.add_argument("out", metavar="OUT")
@@ -186,11 +196,9 @@ def _seconds(value: Any) -> str:
 
 def _stage_reason_counts(report: RunReport) -> dict[tuple[str, str], int]:
     """Rejections per (stage, reason), from the stage and reason columns of rejected/."""
-    import pyarrow.parquet as pq
-
     counts: dict[tuple[str, str], int] = {}
     for part in report.manifest.get("outputs", {}).get("rejected", []):
-        table = pq.read_table(report.out / part["path"], columns=["stage", "reason"])
+        table = read_table(join(report.out, part["path"]), columns=["stage", "reason"])
         for row in table.group_by(["stage", "reason"]).aggregate([([], "count_all")]).to_pylist():
             key = (row["stage"], row["reason"])
             counts[key] = counts.get(key, 0) + row["count_all"]
@@ -236,7 +244,7 @@ def _summary(report: RunReport) -> str:
     )
     outputs = report.manifest.get("outputs", {})
     partition_by = report.manifest.get("config", {}).get("output", {}).get("partition_by")
-    lines.append(f"  output: {report.out}{os.sep}")
+    lines.append(f"  output: {str(report.out).rstrip('/')}{'/' if isinstance(report.out, str) else os.sep}")
     for kind in ("documents", "rejected", "passages"):
         parts = outputs.get(kind, [])
         partitioned = f", partitioned by {partition_by}" if partition_by and kind == "documents" else ""
@@ -282,16 +290,29 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from corpusclean.report import CHARTS_HINT, charts_available, load_manifest, write_report_and_card
 
-    out = Path(args.out)
-    if not out.is_dir():
-        raise InputError(f"no such directory: {out}")
-    try:
-        load_manifest(out)
-    except InputError as exc:
-        print(f"corpusclean: {exc}", file=sys.stderr)
-        return EXIT_INVALID
     started = time.perf_counter()
-    report_path, card_path = write_report_and_card(out)
+    if is_uri(args.out):  # written on a local copy, then uploaded beside the parts
+        from corpusclean.sinks.remote import local_copy, upload
+
+        with local_copy(args.out) as copy:
+            try:
+                load_manifest(copy)
+            except InputError as exc:
+                print(f"corpusclean: {str(exc).replace(str(copy), args.out.rstrip('/'))}", file=sys.stderr)
+                return EXIT_INVALID
+            names = [path.name for path in write_report_and_card(copy)]
+            upload(copy, args.out, names)
+        report_path, card_path = (join(args.out, name) for name in names)
+    else:
+        out = Path(args.out)
+        if not out.is_dir():
+            raise InputError(f"no such directory: {out}")
+        try:
+            load_manifest(out)
+        except InputError as exc:
+            print(f"corpusclean: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        report_path, card_path = write_report_and_card(out)
     print(f"corpusclean: wrote {report_path} and {card_path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     if not charts_available():
         print(f"corpusclean: {CHARTS_HINT}", file=sys.stderr)

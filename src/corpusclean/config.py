@@ -226,6 +226,11 @@ class OutputConfig:
     #: Write documents/ in hive-style partition directories by this column: "" (none),
     #: "language" (``documents/language=en/``) or "source" (``documents/source=<host>/``).
     partition_by: str = ""
+    #: Where a run whose OUT is a URI (``s3://``, ``gs://`` …) builds its dataset before
+    #: publishing it there (manifest.json last); "" is a directory under the system's temp
+    #: directory named after OUT, so that ``--resume`` finds it again. With ``--engine ray`` on
+    #: several machines, a path that every node sees.
+    staging_dir: str = ""
 
     def __post_init__(self) -> None:
         if self.partition_by not in PARTITION_COLUMNS:

@@ -46,9 +46,11 @@ from corpusclean.engines.pool import run_tasks
 from corpusclean.errors import EngineError, InputError
 from corpusclean.records import Document, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
+from corpusclean.sinks.remote import check_destination, publish, staging_dir
 from corpusclean.sources import InputFile, expand_inputs, looks_like_html, markup_kind
 from corpusclean.sources.files import doc_id_for
 from corpusclean.stages import build_stages, run_stages
+from corpusclean.storage import child_uri, is_uri
 
 __all__ = ["Pipeline", "Progress", "RunReport", "clean_document", "clean_table", "clean_text"]
 
@@ -86,7 +88,8 @@ class Progress:
 class RunReport:
     """What a run did: where its output is, its counts, and its manifest."""
 
-    out: Path
+    #: The output directory, or its URI for a run published to a remote filesystem.
+    out: Path | str
     records_in: int
     kept: int
     rejected: int
@@ -96,8 +99,26 @@ class RunReport:
     manifest: dict[str, Any] = field(repr=False)
     #: ``OUT/report.html`` and the dataset card ``OUT/README.md``; None when they could not be
     #: written (the run is complete all the same: they come after the manifest).
-    report: Path | None = None
-    card: Path | None = None
+    report: Path | str | None = None
+    card: Path | str | None = None
+
+    @classmethod
+    def from_manifest(cls, out: Path, manifest: dict[str, Any]) -> RunReport:
+        """The report of the finished run in ``out`` whose manifest is ``manifest``."""
+        counts = manifest["counts"]
+        report, card = out / "report.html", out / "README.md"
+        return cls(
+            out=out,
+            records_in=counts["records_in"],
+            kept=counts["kept"],
+            rejected=counts["rejected"],
+            by_reason=counts["by_reason"],
+            by_stage=counts["by_stage"],
+            seconds=manifest["timings"]["total_seconds"],
+            manifest=manifest,
+            report=report if report.exists() else None,
+            card=card if card.exists() else None,
+        )
 
     @property
     def documents_per_second(self) -> float:
@@ -109,8 +130,8 @@ def _fingerprint(config: PipelineConfig, files: Sequence[InputFile]) -> str:
     stats = []
     for file in files:
         try:
-            stat = os.stat(file.path)
-            stats.append([file.relpath, stat.st_size, stat.st_mtime_ns])
+            found = file.stat()
+            stats.append([file.relpath, found.size, found.mtime_ns])
         except OSError:
             stats.append([file.relpath, None, None])
     # the engine is left out: both give the same rows, so a run may be resumed on the other
@@ -163,7 +184,42 @@ class Pipeline:
                 ray_address=ray_address if ray_address is not None else engine_config.ray_address,
             )
         with arrow_memory_pool(engine_config.memory_pool):
+            if is_uri(os.fspath(out)):
+                return self._run_remote(inputs, os.fspath(out), workers, resume, overwrite, progress, engine_config)
             return self._run(inputs, out, workers, resume, overwrite, progress, engine_config)
+
+    def _run_remote(
+        self,
+        inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+        destination: str,
+        workers: int | None,
+        resume: bool,
+        overwrite: bool,
+        progress: Callable[[Progress], None] | None,
+        engine_config: EngineConfig,
+    ) -> RunReport:
+        """A run whose OUT is a URI: built in a staging directory, then published there with
+        manifest.json last (an object store has no atomic rename; as on disk, a dataset without
+        its manifest is an incomplete run). A run interrupted while publishing is published
+        again by ``--resume``; the destination's old content stays until the new run is done."""
+        if isinstance(inputs, (str, os.PathLike)):
+            inputs = [inputs]
+        staging = staging_dir(self.config, destination)
+        staged = (staging / WORK_DIR / "plan.json").exists() or (staging / MANIFEST).exists()
+        check_destination(destination, inputs, resume=resume, overwrite=overwrite, staged=staged)
+        if resume and (staging / MANIFEST).exists():  # done, but interrupted while publishing
+            report = RunReport.from_manifest(staging, json.loads((staging / MANIFEST).read_text(encoding="utf-8")))
+        else:
+            # the staging directory is this run's own: cleared unless this run resumes it
+            report = self._run(inputs, staging, workers, resume, not resume, progress, engine_config)
+        publish(staging, destination)
+        shutil.rmtree(staging, ignore_errors=True)
+        return dataclasses.replace(
+            report,
+            out=destination,
+            report=child_uri(destination, "report.html") if report.report else None,
+            card=child_uri(destination, "README.md") if report.card else None,
+        )
 
     def _run(
         self,

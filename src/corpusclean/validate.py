@@ -33,6 +33,7 @@ from corpusclean.schema import (
     validate_row,
 )
 from corpusclean.sinks.parquet import HIVE_NULL, file_sha256, iter_batches
+from corpusclean.storage import is_uri
 
 __all__ = ["validate_output"]
 
@@ -46,7 +47,15 @@ def _same_fields(actual: pa.Schema, declared: pa.Schema) -> bool:
 
 def validate_output(out: str | Path) -> list[str]:
     """Every problem found in the dataset directory ``out``; an empty list means valid.
-    Raises :class:`InputError` when ``out`` does not exist."""
+    Raises :class:`InputError` when ``out`` does not exist.
+
+    ``out`` may be the URI of a remote dataset (``s3://bucket/clean``): it is downloaded into a
+    temporary directory first, and the problems name the URI."""
+    if is_uri(out):
+        from corpusclean.sinks.remote import local_copy
+
+        with local_copy(str(out)) as copy:
+            return [problem.replace(str(copy), str(out).rstrip("/")) for problem in validate_output(copy)]
     out = Path(out)
     if not out.exists():
         raise InputError(f"no such directory: {out}")

@@ -86,7 +86,7 @@ def plan_tasks(files: Sequence[InputFile]) -> list[Task]:
     size = 0
     for file in files:
         try:
-            file_size = os.stat(file.path).st_size
+            file_size = file.stat().size
         except OSError:
             file_size = 0
         pieces = plan_pieces(file, PIECE_BYTES) if file_size > PIECE_BYTES else ()

@@ -17,9 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import re
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +46,7 @@ from corpusclean.sources.files import (
 )
 from corpusclean.sources.wordpress import is_wordpress_post, non_post_kind, url_host, wordpress_records
 from corpusclean.sources.wxr import item_record, parse_wxr, wxr_records
+from corpusclean.storage import is_uri, open_binary, resolve
 
 __all__ = [
     "READERS",
@@ -329,9 +328,12 @@ def _read_parquet(file: InputFile, data: bytes, config: ReadConfig) -> Iterator[
 
 
 def _open_parquet(source: Any) -> pq.ParquetFile:
-    """A Parquet file read page by page: one that loads whole column chunks (and pre-buffers
-    row groups ahead) holds several row groups of texts."""
-    return pq.ParquetFile(source, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
+    """A Parquet file (a path, a URI or a file object) read page by page: one that loads whole
+    column chunks (and pre-buffers row groups ahead) holds several row groups of texts."""
+    filesystem = None
+    if is_uri(source):
+        filesystem, source = resolve(source)
+    return pq.ParquetFile(source, buffer_size=READ_BUFFER_BYTES, pre_buffer=False, filesystem=filesystem)
 
 
 def _parquet_records(
@@ -682,17 +684,17 @@ def plan_pieces(file: InputFile, piece_bytes: int) -> tuple[FilePiece, ...]:
     Parquet by row groups (from its footer). The pieces depend on the file's content only.
     """
     try:
-        info = os.stat(file.path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size <= piece_bytes:
+        info = file.stat()
+        if not info.regular or info.size <= piece_bytes:
             return ()
-        with open(file.path, "rb") as handle:
+        with open_binary(file.path) as handle:
             head = handle.read(HEAD_BYTES)
         if compression_of(head[:8]):
             return ()
         source_format = detect_format(head, _logical_name(file)).format
         if source_format not in STREAMED_FORMATS:
             return ()
-        size = info.st_size
+        size = info.size
         count = -(-size // piece_bytes)
         if source_format == "parquet":
             pieces = _parquet_pieces(file.path, count)
@@ -717,7 +719,8 @@ def plan_pieces(file: InputFile, piece_bytes: int) -> tuple[FilePiece, ...]:
 def _parquet_pieces(path: str, count: int) -> list[FilePiece]:
     """Row groups in ``count`` runs of about equal compressed size (fewer when there are fewer
     row groups): each run starts at the row group whose offset is nearest its share."""
-    metadata = pq.ParquetFile(path).metadata
+    with _open_parquet(path) as parquet:
+        metadata = parquet.metadata
     groups = metadata.num_row_groups
     sizes = [
         sum(metadata.row_group(g).column(c).total_compressed_size for c in range(metadata.num_columns))

@@ -13,16 +13,17 @@ import io
 import lzma
 import os
 import re
-import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+import pyarrow.fs as pafs
 import zstandard
 
 from corpusclean.errors import InputError
 from corpusclean.limits import TooLarge
+from corpusclean.storage import FileStat, file_stat, is_uri, list_files, open_binary, resolve, uri_path
 
 __all__ = [
     "COMPRESSED_SUFFIXES",
@@ -60,6 +61,13 @@ class InputFile:
     path: str
     #: True when the file was named directly on the command line (not found in a directory).
     named_directly: bool = False
+    #: Size and modification time when the listing gave them (a remote directory), so that
+    #: planning a run costs one listing, not a request per file; None: ask the file.
+    listed: FileStat | None = field(default=None, compare=False)
+
+    def stat(self) -> FileStat:
+        """Size and modification time of the file (raises OSError when it is gone)."""
+        return self.listed if self.listed is not None else file_stat(self.path)
 
     @property
     def source_id(self) -> str:
@@ -97,6 +105,9 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], skip_hidden: bool = 
     files: list[InputFile] = []
     for raw in inputs:
         arg = os.fspath(raw)
+        if is_uri(arg):
+            files.extend(_expand_uri(arg, skip_hidden))
+            continue
         if glob.has_magic(arg) and not os.path.exists(arg):
             matches = sorted(glob.glob(arg, recursive=True))
             if not matches:
@@ -125,6 +136,31 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], skip_hidden: bool = 
             )
         seen[item.relpath] = item
     return sorted(seen.values())
+
+
+def _expand_uri(arg: str, skip_hidden: bool) -> list[InputFile]:
+    """The files of one URI argument (``s3://bucket/raw/``): the file it names, or every file
+    under it, with paths relative to it as for a local directory."""
+    if glob.has_magic(uri_path(arg)):
+        raise InputError(f"patterns are not supported in URIs ({arg}): name a file or the directory above them")
+    try:
+        filesystem, inner = resolve(arg)
+        found = filesystem.get_file_info(inner)
+    except (OSError, ValueError) as exc:  # an unknown scheme, bad options, no access
+        raise InputError(f"cannot open input {arg}: {exc}") from exc
+    if found.type == pafs.FileType.NotFound:
+        raise InputError(f"input not found: {arg}")
+    if found.type != pafs.FileType.Directory:
+        return [InputFile(PurePosixPath(uri_path(arg)).name, arg, arg, named_directly=True)]
+    try:
+        listed = list(list_files(arg))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot list input {arg}: {exc}") from exc
+    return [
+        InputFile(relpath, arg, uri, listed=found)
+        for relpath, uri, found in listed
+        if not (skip_hidden and any(_is_hidden(part) for part in relpath.split("/")))
+    ]
 
 
 def _glob_base(pattern: str) -> str:
@@ -200,9 +236,8 @@ def read_input_bytes(path: str, limit: int) -> FileBytes:
     """Read (and decompress) a file. Raises OSError/ValueError/EOFError etc. on failure;
     the caller turns those into an ``unreadable`` rejection."""
     # checked before opening: opening a FIFO blocks until a writer comes, a device never ends
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise OSError(f"not a regular file: {path}")
-    with open(path, "rb") as handle:
+    _check_regular(path)
+    with open_binary(path) as handle:
         raw = handle.read(limit + 1)
     if len(raw) > limit:
         raise TooLarge(f"file is larger than read.max_record_bytes ({limit} bytes)")
@@ -220,7 +255,7 @@ CHUNK_BYTES = 1 << 20
 
 def _check_regular(path: str) -> None:
     # checked before opening: opening a FIFO blocks until a writer comes, a device never ends
-    if not stat.S_ISREG(os.stat(path).st_mode):
+    if not file_stat(path).regular:
         raise OSError(f"not a regular file: {path}")
 
 
@@ -228,7 +263,7 @@ def file_sha256(path: str) -> tuple[int, str]:
     """``(size, SHA-256 hex digest)`` of a file, read in chunks."""
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as handle:
+    with open_binary(path) as handle:
         while chunk := handle.read(CHUNK_BYTES):
             digest.update(chunk)
             size += len(chunk)
@@ -240,7 +275,7 @@ class HashedInput:
     the manifest's size and SHA-256 come from the one pass that reads the records."""
 
     def __init__(self, path: str) -> None:
-        self._handle = open(path, "rb")
+        self._handle = open_binary(path)
         self._sha256 = hashlib.sha256()
         self.size = 0
 
@@ -367,7 +402,7 @@ def open_window(path: str, start: int, stop: int | None) -> tuple[Any, IO[bytes]
     """``(file, stream)``: the bytes ``[start, stop)`` of an uncompressed file as a stream; close
     the file when done."""
     _check_regular(path)
-    handle = open(path, "rb")
+    handle = open_binary(path)
     try:
         return handle, _Window(handle, start, stop)  # type: ignore[return-value]
     except BaseException:
@@ -463,7 +498,7 @@ def line_starts(path: str, targets: Sequence[int]) -> list[tuple[int, int]]:
     position = 0  # offset of chunk[0] in the file
     lines_before = 0  # line ends before the chunk
     previous_cr = False  # the chunk before ended with "\r"
-    with open(path, "rb") as handle:
+    with open_binary(path) as handle:
         while pending and (chunk := handle.read(CHUNK_BYTES)):
             while pending:
                 search_from = max(pending[0] - 1 - position, 0)
