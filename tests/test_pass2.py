@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpusclean.engines.pass2 import _id_keys, _SortedLookup, merge_sorted
+from corpusclean.config import PipelineConfig
+from corpusclean.engines.pass2 import _id_keys, _passage_table, _SortedLookup, merge_sorted
+from corpusclean.schema import REJECTED_SCHEMA
 from corpusclean.sinks.parquet import PartWriter
 
 SCHEMA = pa.schema([("doc_id", pa.string()), ("n", pa.int64())])
@@ -140,3 +143,51 @@ def test_local_global_step_equals_the_in_memory_decisions(tmp_path, overrides, m
     assert found.documents.equals(expected.documents)
     assert found.passages.equals(expected.passages)
     assert found.learned.equals(expected.learned)
+
+
+def test_the_assembler_writes_decided_shards_in_task_order_only(tmp_path):
+    """documents/ grows while pass 2 runs, but only by the shards before the first undecided one."""
+    from corpusclean.engines.pass2 import Assembler
+    from corpusclean.schema import DOCUMENT_SCHEMA
+
+    def row(doc_id: str) -> dict:
+        filled = {}
+        for field in DOCUMENT_SCHEMA:
+            if not field.nullable:
+                kind = field.type
+                filled[field.name] = (
+                    []
+                    if pa.types.is_list(kind)
+                    else 0
+                    if pa.types.is_integer(kind)
+                    else 0.0
+                    if pa.types.is_floating(kind)
+                    else "x"
+                )
+        return {**filled, "doc_id": doc_id, "text": f"text of {doc_id}"}
+
+    def decide(index: int) -> None:
+        rows = [row(f"{index}-{n}") for n in range(3)]
+        pq.write_table(pa.Table.from_pylist(rows, schema=DOCUMENT_SCHEMA), f"{stems[index]}.kept.parquet")
+        Path(f"{stems[index]}.pass2.json").write_text("{}")
+
+    work = tmp_path / "work"
+    work.mkdir()
+    stems = [str(work / f"task-{i:06d}") for i in range(3)]
+    for stem in stems:
+        pq.write_table(REJECTED_SCHEMA.empty_table(), f"{stem}.rejected.parquet")
+        pq.write_table(REJECTED_SCHEMA.empty_table(), f"{stem}.late.parquet")
+        pq.write_table(_passage_table([]), f"{stem}.passage_rows.parquet")
+    config = PipelineConfig.from_dict({"output": {"row_group_size": 1}})
+    assembler = Assembler(tmp_path / "out", stems, config)
+    decide(2)
+    assembler.advance()
+    assert assembler._written == 0  # shard 0 is not decided: nothing after it may be written
+    decide(0)
+    assembler.advance()
+    assert assembler._written == 1
+    decide(1)
+    outputs, counts = assembler.finish([{"kept": 3, "kept_unchanged": 0}] * 3)
+    documents = pq.read_table(tmp_path / "out" / outputs["documents"][0]["path"])
+    assert documents["doc_id"].to_pylist() == [f"{i}-{n}" for i in range(3) for n in range(3)]
+    assert counts["kept"] == 9 and counts["records_in"] == 9

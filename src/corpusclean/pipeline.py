@@ -41,7 +41,7 @@ from corpusclean.decisions import DOCUMENT_KEY_SCHEMA, LINE_SCHEMA, Decisions, m
 from corpusclean.engines.global_step import local_global_step
 from corpusclean.engines.local import BatchRows, TaskResult, merge_pieces, plan_tasks, process_records, run_pass1
 from corpusclean.engines.memory import arrow_memory_pool, with_memory_pool
-from corpusclean.engines.pass2 import assemble, decide_shard, load_decider, read_decisions, write_decisions
+from corpusclean.engines.pass2 import Assembler, decide_shard, load_decider, read_decisions, write_decisions
 from corpusclean.engines.pool import run_tasks
 from corpusclean.errors import EngineError, InputError
 from corpusclean.records import Document, Record, Rejected, Stage
@@ -302,9 +302,14 @@ class Pipeline:
         pass2_started = time.perf_counter()
         pass2_done = 0
 
+        for directory in ("documents", "rejected", "passages"):
+            shutil.rmtree(out_path / directory, ignore_errors=True)
+        assembler = Assembler(out_path, stems, self.config)
+
         def shard_done(_: dict[str, int]) -> None:
             nonlocal pass2_done
             pass2_done += 1
+            assembler.advance()
             if progress:
                 progress(Progress("pass2", pass2_done, len(stems) + 1))
 
@@ -322,9 +327,7 @@ class Pipeline:
                 workers,
                 shard_done,
             )
-        for directory in ("documents", "rejected", "passages"):
-            shutil.rmtree(out_path / directory, ignore_errors=True)
-        outputs, counts = assemble(out_path, stems, self.config, shard_counts)
+        outputs, counts = assembler.finish(shard_counts)
         counts.update(decision_counts)
         counts = {key: counts[key] for key in _COUNT_ORDER}
         pass2_seconds = time.perf_counter() - pass2_started

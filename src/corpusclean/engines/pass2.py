@@ -8,9 +8,11 @@ duplicates, hold a clustered passage or a learned boilerplate line become Python
 sorted) beside the shard, then a done marker, so tasks run in any order, on any worker, and
 ``--resume`` skips the finished ones.
 
-Finally :func:`assemble` writes the decided shards into ``documents/`` and ``rejected/`` in task
-order (tasks follow the sorted input paths; rows inside a task are in input order, a task's
-late rejections after its pass-1 ones), one batch at a time, so the order never depends on workers or engine and memory never on the corpus.
+:class:`Assembler` writes the decided shards into ``documents/`` and ``rejected/`` in task order
+(tasks follow the sorted input paths; rows inside a task are in input order, a task's late
+rejections after its pass-1 ones), one batch at a time, so the order never depends on workers or
+engine and memory never on the corpus. ``documents/`` is written while pass 2 runs, each shard
+as soon as it and the shards before it are decided; ``rejected/`` after the last.
 ``passages/`` is in cluster order: a k-way merge over Arrow batches of the shards' passage rows,
 which are few and short.
 """
@@ -39,13 +41,14 @@ from corpusclean.decisions import (
     DecisionTables,
     learned_sets,
 )
+from corpusclean.errors import EngineError
 from corpusclean.schema import PASSAGE_SCHEMA, REJECTED_SCHEMA
 from corpusclean.sinks.parquet import PartitionedWriter, PartWriter, iter_batches, write_table_atomic
 from corpusclean.stages.boilerplate import LIMIT_FIX
 
 __all__ = [
+    "Assembler",
     "ShardDecider",
-    "assemble",
     "decide_shard",
     "load_decider",
     "merge_sorted",
@@ -306,54 +309,75 @@ def _writer(out: Path, name: str, schema: pa.Schema, config: PipelineConfig, par
     return PartWriter(out / name, schema, **options)
 
 
-def assemble(
-    out: Path, stems: Sequence[str], config: PipelineConfig, shard_counts: Sequence[dict[str, int]]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Write the decided shards into ``documents/`` and ``rejected/`` (task by task) and
-    ``passages/`` (in cluster order). Returns the outputs and counts of the manifest."""
-    from corpusclean.schema import DOCUMENT_SCHEMA
+class Assembler:
+    """Writes the decided shards into the dataset. ``documents/`` is written shard by shard in
+    task order as soon as a shard and every shard before it are decided (:meth:`advance`, called
+    as pass-2 tasks finish), so that writing the parts overlaps pass 2 in the workers instead of
+    following it on one core; :meth:`finish` writes the rest of ``documents/``, then
+    ``rejected/`` and ``passages/``. A shard is decided when its ``.pass2.json`` marker exists,
+    whichever engine or earlier attempt decided it."""
 
-    documents = _writer(out, "documents", DOCUMENT_SCHEMA, config, config.output.partition_by)
-    for stem in stems:
-        for batch in iter_batches(f"{stem}.kept.parquet", batch_size=BATCH_ROWS):
-            documents.write_table(pa.Table.from_batches([batch]))
-    outputs = {"documents": documents.close()}  # its last row group is written before the next writer fills one
-    rejected = _writer(out, "rejected", REJECTED_SCHEMA, config)
-    by_reason: Counter[str] = Counter()
-    by_stage: Counter[str] = Counter()
-    for path in (f"{stem}.{kind}.parquet" for stem in stems for kind in ("rejected", "late")):
-        for batch in iter_batches(path, batch_size=BATCH_ROWS):
-            table = pa.Table.from_batches([batch])
-            for column, counter in (("reason", by_reason), ("stage", by_stage)):
-                for item in pc.value_counts(table[column]).to_pylist():
-                    counter[item["values"]] += item["counts"]
-            rejected.write_table(table)
-    outputs["rejected"] = rejected.close()
-    # a passage cluster is listed when it still spans two kept documents
-    passage_paths = [f"{s}.passage_rows.parquet" for s in stems]
-    members = pa.concat_tables(
-        [pq.read_table(p, columns=["cluster_id", "doc_id"]) for p in passage_paths]
-        or [PASSAGE_SCHEMA.empty_table().select(["cluster_id", "doc_id"])]
-    )
-    spans = members.group_by("cluster_id").aggregate([("doc_id", "count_distinct")])
-    listed = spans.filter(pc.greater_equal(spans["doc_id_count_distinct"], 2))["cluster_id"].combine_chunks()
-    passages = _writer(out, "passages", PASSAGE_SCHEMA, config)
-    passage_count = 0
-    for table in merge_sorted(passage_paths, _PASSAGE_KEY):
-        table = table.filter(pc.is_in(table["cluster_id"], value_set=listed)).drop_columns([_PASSAGE_KEY])
-        passage_count += table.num_rows
-        passages.write_table(table)
-    outputs["passages"] = passages.close()
-    kept = sum(c["kept"] for c in shard_counts)
-    rejected_total = sum(by_reason.values())
-    counts = {
-        "records_in": kept + rejected_total,
-        "kept": kept,
-        "rejected": rejected_total,
-        "by_reason": dict(sorted(by_reason.items())),
-        "by_stage": dict(sorted(by_stage.items())),
-        "boilerplate_kept_unchanged": sum(c["kept_unchanged"] for c in shard_counts),
-        "passages": passage_count,
-        "passage_clusters": len(listed),
-    }
-    return outputs, counts
+    def __init__(self, out: Path, stems: Sequence[str], config: PipelineConfig) -> None:
+        from corpusclean.schema import DOCUMENT_SCHEMA
+
+        self.out = out
+        self.stems = list(stems)
+        self.config = config
+        self._written = 0  # shards whose kept rows are in documents/
+        self._documents = _writer(out, "documents", DOCUMENT_SCHEMA, config, config.output.partition_by)
+
+    def advance(self) -> None:
+        """Write the kept rows of the decided shards that follow the ones written."""
+        while self._written < len(self.stems) and Path(f"{self.stems[self._written]}.pass2.json").exists():
+            for batch in iter_batches(f"{self.stems[self._written]}.kept.parquet", batch_size=BATCH_ROWS):
+                self._documents.write_table(pa.Table.from_batches([batch]))
+            self._written += 1
+
+    def finish(self, shard_counts: Sequence[dict[str, int]]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Write the rest once every shard is decided. Returns the outputs and counts of the
+        manifest."""
+        self.advance()
+        if self._written < len(self.stems):  # pragma: no cover - pass 2 returns only when all are decided
+            raise EngineError(f"pass 2 has not decided {self.stems[self._written]}")
+        out, stems, config = self.out, self.stems, self.config
+        # documents/ writes its last row group before the next writer fills one
+        outputs = {"documents": self._documents.close()}
+        rejected = _writer(out, "rejected", REJECTED_SCHEMA, config)
+        by_reason: Counter[str] = Counter()
+        by_stage: Counter[str] = Counter()
+        for path in (f"{stem}.{kind}.parquet" for stem in stems for kind in ("rejected", "late")):
+            for batch in iter_batches(path, batch_size=BATCH_ROWS):
+                table = pa.Table.from_batches([batch])
+                for column, counter in (("reason", by_reason), ("stage", by_stage)):
+                    for item in pc.value_counts(table[column]).to_pylist():
+                        counter[item["values"]] += item["counts"]
+                rejected.write_table(table)
+        outputs["rejected"] = rejected.close()
+        # a passage cluster is listed when it still spans two kept documents
+        passage_paths = [f"{s}.passage_rows.parquet" for s in stems]
+        members = pa.concat_tables(
+            [pq.read_table(p, columns=["cluster_id", "doc_id"]) for p in passage_paths]
+            or [PASSAGE_SCHEMA.empty_table().select(["cluster_id", "doc_id"])]
+        )
+        spans = members.group_by("cluster_id").aggregate([("doc_id", "count_distinct")])
+        listed = spans.filter(pc.greater_equal(spans["doc_id_count_distinct"], 2))["cluster_id"].combine_chunks()
+        passages = _writer(out, "passages", PASSAGE_SCHEMA, config)
+        passage_count = 0
+        for table in merge_sorted(passage_paths, _PASSAGE_KEY):
+            table = table.filter(pc.is_in(table["cluster_id"], value_set=listed)).drop_columns([_PASSAGE_KEY])
+            passage_count += table.num_rows
+            passages.write_table(table)
+        outputs["passages"] = passages.close()
+        kept = sum(c["kept"] for c in shard_counts)
+        rejected_total = sum(by_reason.values())
+        counts = {
+            "records_in": kept + rejected_total,
+            "kept": kept,
+            "rejected": rejected_total,
+            "by_reason": dict(sorted(by_reason.items())),
+            "by_stage": dict(sorted(by_stage.items())),
+            "boilerplate_kept_unchanged": sum(c["kept_unchanged"] for c in shard_counts),
+            "passages": passage_count,
+            "passage_clusters": len(listed),
+        }
+        return outputs, counts
