@@ -376,17 +376,8 @@ class Pipeline:
         report_path, card_path = _write_report(out_path)
         if progress:
             progress(Progress("done", 1, 1))
-        return RunReport(
-            out=out_path,
-            records_in=counts["records_in"],
-            kept=counts["kept"],
-            rejected=counts["rejected"],
-            by_reason=counts["by_reason"],
-            by_stage=counts["by_stage"],
-            seconds=seconds,
-            manifest=manifest,
-            report=report_path,
-            card=card_path,
+        return dataclasses.replace(
+            RunReport.from_manifest(out_path, manifest), seconds=seconds, report=report_path, card=card_path
         )
 
     @staticmethod
