@@ -242,3 +242,93 @@ def test_pages_with_few_tags_skip_the_scan_and_limits_still_apply():
     assert stage._check_limits(_page("<p>a<p>b<p>c")) is None  # 3 "<": never over either limit
     rejected = stage._check_limits(_page("<p>a<p>b<p>c<p>d"))
     assert rejected is not None and rejected.reason is Reason.TOO_COMPLEX and rejected.detail.startswith("4 elements")
+
+
+# --- fix_with_ftfy: ASCII lines that ftfy cannot change skip it ----------------------------------
+
+
+def _reference_fix_with_ftfy(text: str, fix_mojibake: bool = True, by_line: bool = True) -> tuple[str, tuple[str, ...]]:
+    """``decode.fix_with_ftfy`` before the ASCII fast path, verbatim."""
+    import ftfy
+
+    from corpusclean.stages.decode import _FTFY_FIX_NAMES, FTFY_CONFIG
+
+    config = FTFY_CONFIG if fix_mojibake else FTFY_CONFIG._replace(fix_encoding=False)
+    names: list[str] = []
+    out: list[str] = []
+    pos = 0
+    while pos < len(text):
+        textbreak = (text.find("\n", pos) + 1 or len(text)) if by_line else len(text)
+        textbreak = min(textbreak, pos + config.max_decode_length)
+        segment = text[pos:textbreak]
+        if config.unescape_html == "auto" and "<" in segment:
+            config = config._replace(unescape_html=False)
+        fixed, explanation = ftfy.fix_and_explain(segment, config)
+        if fixed != segment:
+            for step in explanation or ():
+                action, parameter = step
+                if action in ("encode", "decode", "transcode"):
+                    name = "mojibake"
+                elif action == "normalize":
+                    name = "unicode_nfc"
+                else:
+                    name = _FTFY_FIX_NAMES.get(parameter, parameter)
+                if name not in names:
+                    names.append(name)
+        out.append(fixed)
+        pos = textbreak
+    return "".join(out), tuple(names)
+
+
+_FTFY_PIECES = st.sampled_from(
+    [
+        "word ",
+        "it's ",
+        "\n",
+        "\r\n",
+        "\r",
+        "\t",
+        "&amp;",
+        "&hellip;",
+        "&#8217;",
+        "&",
+        "<b>",
+        "<",
+        "\x1b[31m",
+        "\x00",
+        "\x0c",
+        "\x7f",
+        "doesnÃ¢â‚¬â„¢t ",
+        "cafÃ© ",
+        "caf\u00e9 ",
+        "cafe\u0301 ",
+        "\u201cquoted\u201d ",
+        "\x85",
+        "\u2028",
+        "\ufb01",
+        "\uff21",
+        "\ud83d",
+        "Ã",
+        "Â ",
+    ]
+)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(_FTFY_PIECES, st.characters(max_codepoint=0x7F)), max_size=40).map("".join), st.booleans())
+def test_fix_with_ftfy_gives_what_it_gave_before_the_ascii_fast_path(text, fix_mojibake):
+    from corpusclean.stages.decode import fix_with_ftfy
+
+    for by_line in (True, False):
+        assert fix_with_ftfy(text, fix_mojibake, by_line) == _reference_fix_with_ftfy(text, fix_mojibake, by_line)
+
+
+@SETTINGS
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=200))
+def test_ftfy_leaves_the_ascii_lines_the_fast_path_skips_as_they_are(line):
+    import ftfy
+
+    from corpusclean.stages.decode import _FTFY_ASCII_WORK, FTFY_CONFIG
+
+    if _FTFY_ASCII_WORK.search(line) is None:
+        assert ftfy.fix_and_explain(line, FTFY_CONFIG)[0] == line

@@ -125,6 +125,13 @@ def unescape_double_escaped_entities(text: str) -> tuple[str, tuple[str, ...]]:
     return fixed, ("double_escaped_entities",) if fixed != text else ()
 
 
+#: What ftfy (as :data:`FTFY_CONFIG` sets it) can change in ASCII text: ``&`` (entities), and the
+#: control characters but tab and line feed (terminal escapes, ``\r`` line breaks, removed
+#: controls). Its other fixes (mojibake, C1 controls, surrogates, widths, ligatures, lossy
+#: sequences, NFC) need a non-ASCII character, so an ASCII line without these is returned as it is.
+_FTFY_ASCII_WORK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f&]")
+
+
 def fix_with_ftfy(text: str, fix_mojibake: bool = True, by_line: bool = True) -> tuple[str, tuple[str, ...]]:
     """ftfy's repairs, line by line as ``ftfy.fix_text`` does (``by_line=False``: the text as
     one segment, as ``ftfy.fix_text_segment`` does), keeping ftfy's explanations as fix names.
@@ -140,8 +147,12 @@ def fix_with_ftfy(text: str, fix_mojibake: bool = True, by_line: bool = True) ->
         textbreak = (text.find("\n", pos) + 1 or len(text)) if by_line else len(text)
         textbreak = min(textbreak, pos + config.max_decode_length)
         segment = text[pos:textbreak]
-        if config.unescape_html == "auto" and "<" in segment:
+        if config.unescape_html == "auto" and "<" in segment:  # from this segment on, as before
             config = config._replace(unescape_html=False)
+        if segment.isascii() and _FTFY_ASCII_WORK.search(segment) is None:  # most lines of most texts
+            out.append(segment)
+            pos = textbreak
+            continue
         fixed, explanation = ftfy.fix_and_explain(segment, config)
         if fixed != segment:
             for step in explanation or ():
