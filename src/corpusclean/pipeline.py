@@ -46,6 +46,7 @@ from corpusclean.engines.pool import run_tasks
 from corpusclean.errors import EngineError, InputError
 from corpusclean.records import Document, Record, Rejected, Stage
 from corpusclean.schema import DOCUMENT_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
+from corpusclean.schema import MANIFEST_FILE as MANIFEST
 from corpusclean.sinks.remote import check_destination, publish, staging_dir
 from corpusclean.sources import InputFile, expand_inputs, looks_like_html, markup_kind
 from corpusclean.sources.files import doc_id_for
@@ -70,7 +71,6 @@ _COUNT_ORDER = (
     "passages",
     "passage_clusters",
 )
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)

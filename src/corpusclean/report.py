@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from corpusclean.card import config_toml, write_card
 from corpusclean.errors import InputError
+from corpusclean.schema import MANIFEST_FILE as MANIFEST
 from corpusclean.sinks.parquet import iter_batches
 from corpusclean.stages.boilerplate import LEARNED_RULE
 
@@ -49,7 +50,6 @@ __all__ = ["REPORT", "ReportData", "collect_report_data", "render_report", "writ
 logger = logging.getLogger(__name__)
 
 REPORT = "report.html"
-MANIFEST = "manifest.json"
 
 #: Stages in pipeline order (the funnel's rows).
 STAGE_ORDER = ("read", "decode", "extract", "boilerplate", "filter", "language", "dedup", "write")

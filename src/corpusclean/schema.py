@@ -37,6 +37,8 @@ __all__ = [
 
 #: Bumped whenever a column is added, removed or changes meaning.
 SCHEMA_VERSION = "1.2.0"
+#: The file a complete run writes last: a dataset directory without it is an incomplete run.
+MANIFEST_FILE = "manifest.json"
 
 _STRING_LIST = pa.list_(pa.string())
 _REMOVAL = pa.struct(

@@ -24,6 +24,7 @@ from corpusclean.errors import InputError
 from corpusclean.schema import (
     DOCUMENT_COLUMNS,
     DOCUMENT_SCHEMA,
+    MANIFEST_FILE,
     MANIFEST_JSON_SCHEMA,
     PASSAGE_COLUMNS,
     PASSAGE_SCHEMA,
@@ -61,7 +62,7 @@ def validate_output(out: str | Path) -> list[str]:
         raise InputError(f"no such directory: {out}")
     if not out.is_dir():
         raise InputError(f"not a directory: {out}")
-    manifest_path = out / "manifest.json"
+    manifest_path = out / MANIFEST_FILE
     if not manifest_path.exists():
         hint = " (run `corpusclean run … --resume` to finish it)" if (out / "_work").exists() else ""
         return [f"incomplete run: {manifest_path} is missing{hint}"]

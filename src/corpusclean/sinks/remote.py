@@ -21,11 +21,10 @@ import pyarrow.fs as pafs
 
 from corpusclean.config import PipelineConfig
 from corpusclean.errors import InputError
+from corpusclean.schema import MANIFEST_FILE as MANIFEST
 from corpusclean.storage import is_uri, resolve, uri_path
 
 __all__ = ["check_destination", "local_copy", "publish", "staging_dir", "upload"]
-
-MANIFEST = "manifest.json"
 
 
 def staging_dir(config: PipelineConfig, destination: str) -> Path:
@@ -94,7 +93,6 @@ def publish(staging: Path, destination: str) -> None:
     removing what the destination held (its manifest first, so that it never describes a mix
     of two runs)."""
     filesystem, path = _location(destination)
-    local = pafs.LocalFileSystem()
     found = filesystem.get_file_info(path)
     if found.type == pafs.FileType.Directory:
         manifest = f"{path}/{MANIFEST}"
@@ -102,9 +100,8 @@ def publish(staging: Path, destination: str) -> None:
             filesystem.delete_file(manifest)
         filesystem.delete_dir_contents(path)
     filesystem.create_dir(path, recursive=True)
-    entries = sorted(staging.iterdir(), key=lambda entry: (entry.name == MANIFEST, entry.name))
-    for entry in entries:
-        pafs.copy_files(str(entry), f"{path}/{entry.name}", source_filesystem=local, destination_filesystem=filesystem)
+    names = sorted((entry.name for entry in staging.iterdir()), key=lambda name: (name == MANIFEST, name))
+    upload(staging, destination, names)
 
 
 @contextmanager
@@ -126,7 +123,8 @@ def local_copy(destination: str) -> Iterator[Path]:
 
 
 def upload(local: Path, destination: str, names: Sequence[str]) -> None:
-    """Copy the files ``names`` of the local directory ``local`` into ``destination``."""
+    """Copy the files (or directories) ``names`` of the local directory ``local`` into
+    ``destination``, in that order."""
     filesystem, path = _location(destination)
     for name in names:
         pafs.copy_files(
