@@ -290,29 +290,31 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from corpusclean.report import CHARTS_HINT, charts_available, load_manifest, write_report_and_card
 
+    def write(out: Path) -> tuple[Path, Path] | None:
+        try:
+            load_manifest(out)
+        except InputError as exc:
+            print(f"corpusclean: {str(exc).replace(str(out), str(args.out).rstrip('/'))}", file=sys.stderr)
+            return None
+        return write_report_and_card(out)
+
     started = time.perf_counter()
+    written: tuple[Path | str, ...] | None
     if is_uri(args.out):  # written on a local copy, then uploaded beside the parts
         from corpusclean.sinks.remote import local_copy, upload
 
         with local_copy(args.out) as copy:
-            try:
-                load_manifest(copy)
-            except InputError as exc:
-                print(f"corpusclean: {str(exc).replace(str(copy), args.out.rstrip('/'))}", file=sys.stderr)
-                return EXIT_INVALID
-            names = [path.name for path in write_report_and_card(copy)]
-            upload(copy, args.out, names)
-        report_path, card_path = (join(args.out, name) for name in names)
+            written = write(copy)
+            if written is not None:
+                upload(copy, args.out, [path.name for path in written])
+                written = tuple(join(args.out, path.name) for path in written)
     else:
-        out = Path(args.out)
-        if not out.is_dir():
-            raise InputError(f"no such directory: {out}")
-        try:
-            load_manifest(out)
-        except InputError as exc:
-            print(f"corpusclean: {exc}", file=sys.stderr)
-            return EXIT_INVALID
-        report_path, card_path = write_report_and_card(out)
+        if not Path(args.out).is_dir():
+            raise InputError(f"no such directory: {Path(args.out)}")
+        written = write(Path(args.out))
+    if written is None:
+        return EXIT_INVALID
+    report_path, card_path = written
     print(f"corpusclean: wrote {report_path} and {card_path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     if not charts_available():
         print(f"corpusclean: {CHARTS_HINT}", file=sys.stderr)

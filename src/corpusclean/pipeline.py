@@ -183,6 +183,8 @@ class Pipeline:
                 name=engine if engine is not None else engine_config.name,
                 ray_address=ray_address if ray_address is not None else engine_config.ray_address,
             )
+        if isinstance(inputs, (str, os.PathLike)):
+            inputs = [inputs]
         with arrow_memory_pool(engine_config.memory_pool):
             if is_uri(os.fspath(out)):
                 return self._run_remote(inputs, os.fspath(out), workers, resume, overwrite, progress, engine_config)
@@ -190,7 +192,7 @@ class Pipeline:
 
     def _run_remote(
         self,
-        inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+        inputs: Sequence[str | os.PathLike[str]],
         destination: str,
         workers: int | None,
         resume: bool,
@@ -202,8 +204,6 @@ class Pipeline:
         manifest.json last (an object store has no atomic rename; as on disk, a dataset without
         its manifest is an incomplete run). A run interrupted while publishing is published
         again by ``--resume``; the destination's old content stays until the new run is done."""
-        if isinstance(inputs, (str, os.PathLike)):
-            inputs = [inputs]
         staging = staging_dir(self.config, destination)
         staged = (staging / WORK_DIR / "plan.json").exists() or (staging / MANIFEST).exists()
         check_destination(destination, inputs, resume=resume, overwrite=overwrite, staged=staged)
@@ -223,7 +223,7 @@ class Pipeline:
 
     def _run(
         self,
-        inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+        inputs: Sequence[str | os.PathLike[str]],
         out: str | os.PathLike[str],
         workers: int | None,
         resume: bool,
@@ -234,8 +234,6 @@ class Pipeline:
         started = time.perf_counter()
         on_ray = engine_config.name == "ray"
         address = engine_config.ray_address or None
-        if isinstance(inputs, (str, os.PathLike)):
-            inputs = [inputs]
         if not inputs:
             raise InputError("no input given")
         if resume and overwrite:

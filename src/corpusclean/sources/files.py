@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-import pyarrow.fs as pafs
 import zstandard
 
 from corpusclean.errors import InputError
 from corpusclean.limits import TooLarge
-from corpusclean.storage import FileStat, file_stat, is_uri, list_files, open_binary, resolve, uri_path
+from corpusclean.storage import FileStat, file_stat, is_uri, list_files, open_binary, uri_path
 
 __all__ = [
     "COMPRESSED_SUFFIXES",
@@ -144,13 +143,12 @@ def _expand_uri(arg: str, skip_hidden: bool) -> list[InputFile]:
     if glob.has_magic(uri_path(arg)):
         raise InputError(f"patterns are not supported in URIs ({arg}): name a file or the directory above them")
     try:
-        filesystem, inner = resolve(arg)
-        found = filesystem.get_file_info(inner)
+        found = file_stat(arg)
+    except FileNotFoundError:
+        raise InputError(f"input not found: {arg}") from None
     except (OSError, ValueError) as exc:  # an unknown scheme, bad options, no access
         raise InputError(f"cannot open input {arg}: {exc}") from exc
-    if found.type == pafs.FileType.NotFound:
-        raise InputError(f"input not found: {arg}")
-    if found.type != pafs.FileType.Directory:
+    if found.regular:
         return [InputFile(PurePosixPath(uri_path(arg)).name, arg, arg, named_directly=True)]
     try:
         listed = list(list_files(arg))
