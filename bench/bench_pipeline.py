@@ -40,6 +40,11 @@ Run from the repository root with the project's venv::
    (every pair of documents in one predicted cluster is a predicted pair), on the whole corpus and
    on the embedded neardup set.
 
+   Before each text-path run, the machine's ceiling for that many workers (``--ceiling-docs``
+   documents per process, 0: off): pass 1's per-record work on documents read before the clock,
+   in that many processes at once, sharing nothing. Its N-to-1 throughput ratio is what any
+   CPU-bound work gets from this machine's cores; a 2-worker run is reported against it too.
+
 3. With ``--rss-scale N M …``: corpusclean's text path (language off) on corpora of those sizes,
    for peak RSS against corpus size.
 
@@ -65,6 +70,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import numpy as np
@@ -488,6 +494,60 @@ def _trafilatura_file(path: str) -> int:
     return len(text or "")
 
 
+def _ceiling_process(spec: dict[str, Any], barrier: Any, queue: Any) -> None:
+    """One process of the machine-ceiling run: pass 1's per-record work (the stages, the schema
+    check, the MinHash side table) on records read before the clock, with no reading, writing
+    or coordination, so that N of these scale as well as the machine lets any CPU-bound work."""
+    from corpusclean import PipelineConfig
+    from corpusclean.engines.local import process_records
+    from corpusclean.records import Record
+    from corpusclean.sources import read_file
+    from corpusclean.sources.files import expand_inputs
+    from corpusclean.stages import build_stages
+
+    config = PipelineConfig.from_dict(spec["config"])
+    records = [
+        item
+        for file in expand_inputs(spec["inputs"])
+        for item in read_file(file, config.read).items
+        if isinstance(item, Record)
+    ]
+    stages = build_stages(config)
+    size = config.output.batch_size
+    process_records(stages, records[:size], config)  # loads what is loaded once (profiles, tables)
+    barrier.wait()
+    started = time.perf_counter()  # CLOCK_MONOTONIC: one clock for every process of the machine
+    for start in range(0, len(records), size):
+        process_records(stages, records[start : start + size], config)
+    queue.put((started, time.perf_counter(), len(records)))
+
+
+def _ceiling(spec: dict[str, Any]) -> dict[str, Any]:
+    """``workers`` processes each doing the same fixed work at once (see ``_ceiling_process``);
+    wall time from the first start to the last end."""
+    context = mp.get_context("spawn")
+    workers = spec["workers"]
+    barrier = context.Barrier(workers)
+    queue = context.Queue()
+    processes = [context.Process(target=_ceiling_process, args=(spec, barrier, queue)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    ends: list[tuple[float, float, int]] = []
+    while len(ends) < workers:
+        try:
+            ends.append(queue.get(timeout=1.0))
+        except Empty:
+            if any(process.exitcode not in (None, 0) for process in processes):
+                for process in processes:
+                    process.kill()
+                raise RuntimeError("a ceiling process failed (its traceback is above)") from None
+    for process in processes:
+        process.join()
+    seconds = max(end for _, end, _ in ends) - min(start for start, _, _ in ends)
+    records = sum(count for _, _, count in ends)
+    return {"seconds": seconds, "records_in": records, "records_per_second": records / seconds}
+
+
 def _child(spec_path: Path) -> int:
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     result: dict[str, Any]
@@ -521,6 +581,8 @@ def _child(spec_path: Path) -> int:
                 lengths = pool.map(_trafilatura_file, pages, chunksize=4)
         seconds = time.perf_counter() - started
         result = {"seconds": seconds, "records_in": len(pages), "kept": sum(1 for n in lengths if n)}
+    elif spec["kind"] == "ceiling":
+        result = _ceiling(spec)
     else:
         raise ValueError(f"unknown child kind {spec['kind']!r}")
     Path(spec["result"]).write_text(json.dumps(result, indent=2), encoding="utf-8")
@@ -760,6 +822,29 @@ def run_text_corpusclean(
     return _row("corpusclean", config_name, workers, corpus.docs, measured, **extra)
 
 
+def run_ceiling(
+    corpus: TextCorpus, runs: Path, config_name: str, workers: int, docs: int, repeat: int = 1
+) -> dict[str, Any]:
+    """The machine's ceiling for ``workers``: each of that many processes does the per-record
+    work of pass 1 on the same ``docs`` documents at once. Against the 1-process figure it says
+    how far the cores of this machine scale CPU-bound work that shares nothing."""
+    files = sorted(corpus.jsonl.glob("*.jsonl"))
+    per_file = max(1, corpus.docs // max(1, len(files)))
+    chosen = files[: max(1, -(-docs // per_file))]
+    name = f"ceiling-{config_name.replace(' ', '-')}-w{workers}"
+    spec = {
+        "kind": "ceiling",
+        "config": TEXT_CONFIGS[config_name],
+        "inputs": [str(path) for path in chosen],
+        "workers": workers,
+    }
+    measured = best_of(repeat, lambda: run_child(spec, runs, name))
+    records = measured.result.get("records_in", 0) if measured.ok else 0
+    row = _row("machine ceiling", config_name, workers, records, measured)
+    row["note"] = "pass 1's per-record work, read before the clock, in that many processes at once"
+    return row
+
+
 def run_text_datatrove(python: Path, corpus: TextCorpus, runs: Path, workers: int, repeat: int = 1) -> dict[str, Any]:
     measured = best_of(repeat, lambda: run_datatrove(python, corpus, runs, workers))
     extra: dict[str, Any] = {}
@@ -819,7 +904,18 @@ def _find(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
     return None
 
 
-def ratios(text: list[dict[str, Any]], html: list[dict[str, Any]], workers: list[int]) -> dict[str, Any]:
+def _stage_cpu(row: dict[str, Any]) -> float | None:
+    """CPU seconds the run's stages took (its manifest's ``stage_cpu_seconds``), all workers."""
+    seconds = (row.get("timings") or {}).get("stage_cpu_seconds")
+    return sum(seconds.values()) if seconds else None
+
+
+def ratios(
+    text: list[dict[str, Any]],
+    html: list[dict[str, Any]],
+    workers: list[int],
+    ceiling: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for w in workers:
         datatrove = _find(text, tool="datatrove", workers=w) or {}
@@ -848,6 +944,22 @@ def ratios(text: list[dict[str, Any]], html: list[dict[str, Any]], workers: list
             out[f"{tool} ({config}) docs/s {high} workers / {low}"] = _ratio(
                 many.get("docs_per_second"), one.get("docs_per_second")
             )
+            if tool != "corpusclean":
+                continue
+            # the same work costs more CPU when both cores are busy on a machine whose cores
+            # share more than they show (siblings of one physical core, a host's other guests)
+            out[f"corpusclean ({config}) stage CPU seconds {high} workers / {low}"] = _ratio(
+                _stage_cpu(many), _stage_cpu(one)
+            )
+            bound_one = _find(ceiling or [], config=config, workers=low) or {}
+            bound_many = _find(ceiling or [], config=config, workers=high) or {}
+            bound = _ratio(bound_many.get("docs_per_second"), bound_one.get("docs_per_second"))
+            if bound:
+                out[f"machine ceiling ({config}) {high} processes / {low}"] = bound
+                ours = _ratio(many.get("docs_per_second"), one.get("docs_per_second"))
+                out[f"corpusclean ({config}) {high}/{low} workers as a share of the ceiling"] = (
+                    _ratio(ours, bound) if ours else None
+                )
     return out
 
 
@@ -886,6 +998,14 @@ def print_tables(report: dict[str, Any]) -> None:
             print(f"    failed: {row['error']}")
     if report.get("datatrove_skipped"):
         print(f"datatrove skipped: {report['datatrove_skipped']}")
+    if report.get("ceiling"):
+        print("\nMachine ceiling: pass 1's per-record work on the same documents in N processes at once")
+        print(f"{'config':<16}{'processes':>10}{'docs':>8}{'wall s':>9}{'docs/s':>9}{'other':>7}")
+        for row in report["ceiling"]:
+            print(
+                f"{row['config'][:15]:<16}{row['workers']:>10}{row['docs']:>8}{_fmt(row['seconds'], '.1f'):>9}"
+                f"{_fmt(row['docs_per_second'], '.1f'):>9}{row['other_cpu_share']:>7.0%}"
+            )
     if report["html"]:
         print(f"\nHTML path: {report['html_pages']} pages")
         print(
@@ -954,6 +1074,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-datatrove", action="store_true")
     parser.add_argument("--skip-text", action="store_true")
     parser.add_argument("--skip-html", action="store_true")
+    parser.add_argument(
+        "--ceiling-docs",
+        type=int,
+        default=4000,
+        help="documents per process of the machine-ceiling runs (0: none)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -981,6 +1107,7 @@ def main(argv: list[str] | None = None) -> int:
         "text_configs": TEXT_CONFIGS,
         "html_config": HTML_CONFIG,
         "text": [],
+        "ceiling": [],
         "html": [],
     }
     python: Path | None = None
@@ -999,6 +1126,11 @@ def main(argv: list[str] | None = None) -> int:
     for workers in args.workers:
         if not args.skip_text:
             for config_name in TEXT_CONFIGS:
+                if args.ceiling_docs:
+                    print(f"machine ceiling ({config_name}), {workers} process(es) …", flush=True)
+                    row = run_ceiling(corpus, args.runs, config_name, workers, args.ceiling_docs, args.repeat)
+                    report["ceiling"].append(row)
+                    done(row)
                 print(f"text path, corpusclean ({config_name}), {workers} worker(s) …", flush=True)
                 report["text"].append(run_text_corpusclean(corpus, args.runs, config_name, workers, args.repeat))
                 done(report["text"][-1])
@@ -1013,7 +1145,7 @@ def main(argv: list[str] | None = None) -> int:
             for row in run_html(pages, args.runs, workers, args.html_repeat):
                 report["html"].append(row)
                 done(row)
-    report["ratios"] = ratios(report["text"], report["html"], args.workers)
+    report["ratios"] = ratios(report["text"], report["html"], args.workers, report["ceiling"])
     report["side_table_bytes_per_doc"] = side_table_bytes(corpus)
     if args.rss_scale:
         report["rss_scale"] = []
