@@ -165,6 +165,11 @@ def test_length_filter():
     stage = LengthFilterStage(3)
     assert stage.process(_record(text="two words")).reason is Reason.TOO_SHORT
     assert stage.process(_record(text="three words here")).text == "three words here"
+    # the words are counted as str.split counts them, whitespace of any kind around them
+    assert stage.process(_record(text="\u3000two\twords\n\n  ")).detail == "2 words < 3"
+    assert stage.process(_record(text=" one\xa0two\u2028three ")).text == " one\xa0two\u2028three "
+    assert stage.process(_record(text=" \u2003\n")).reason is Reason.EXTRACT_EMPTY
+    assert LengthFilterStage(0).process(_record(text="word")).text == "word"
 
 
 def test_exact_duplicates_representative_rule():
