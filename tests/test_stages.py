@@ -153,6 +153,19 @@ def test_language_detection():
     assert LanguageStage(LanguageConfig()).detect(text) == stage.detect(text)
 
 
+def test_language_min_letters_counts_letters_of_the_sample():
+    english = "The committee approved the new budget for the city schools on Tuesday evening."
+    assert LanguageStage(LanguageConfig()).detect("12 345 — 67") == ("und", None)  # no letter
+    stage = LanguageStage(LanguageConfig(min_letters=4))
+    assert stage.detect("ab 1 c 2") == ("und", None)  # 3 letters
+    assert stage.detect("ab 1 cd 2")[1] is not None  # 4: langdetect decides
+    assert stage.detect(english)[0] == "en"
+    # the letters must be within the sample
+    short_sample = LanguageStage(LanguageConfig(min_letters=4, sample_chars=6))
+    assert short_sample.detect("12345 " + english) == ("und", None)
+    assert LanguageStage(LanguageConfig(min_letters=0)).detect(english)[0] == "en"
+
+
 def test_language_allow_list_and_disabled():
     record = _record(text="Der schnelle braune Fuchs springt über den faulen Hund am Flussufer.")
     rejected = LanguageStage(LanguageConfig(languages=("en",))).process(record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from itertools import islice
 
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
@@ -53,7 +54,9 @@ class LanguageStage:
         """The language code of ``text`` and its probability; ``und`` (score None) when the
         sample has fewer than ``min_letters`` letters or langdetect finds no features."""
         sample = text[: self.config.sample_chars]
-        if sum(1 for ch in sample if ch.isalpha()) < self.config.min_letters:
+        # stop at the min_letters-th letter (the first, by default) instead of counting them all
+        letters = (ch for ch in sample if ch.isalpha())
+        if self.config.min_letters > 0 and next(islice(letters, self.config.min_letters - 1, None), None) is None:
             return UNDETERMINED, None
         detector = self._detector_factory().create()
         detector.append(sample)
