@@ -12,7 +12,14 @@ from corpusclean.errors import ConfigError
 from corpusclean.records import Reason, Record, Rejected
 from corpusclean.stages.boilerplate import BoilerplateStage, load_rules, remove_boilerplate
 from corpusclean.stages.dedup import content_hash, find_exact_duplicates
-from corpusclean.stages.extract import ExtractStage, clean_title, fragment_to_text, strip_wordpress_markup
+from corpusclean.stages.extract import (
+    ExtractStage,
+    MarkupTooComplex,
+    clean_title,
+    fragment_to_text,
+    parse_page,
+    strip_wordpress_markup,
+)
 from corpusclean.stages.filter import LengthFilterStage
 from corpusclean.stages.language import LanguageStage
 
@@ -65,6 +72,51 @@ def test_extract_empty_is_rejected():
         _record(markup="<html><body><script>x()</script></body></html>", markup_kind="page")
     )
     assert isinstance(result, Rejected) and result.reason is Reason.EXTRACT_EMPTY
+
+
+_DEEP_TEXT = "Heavy rain swelled rivers across the region on Tuesday, forcing families to leave their homes."
+_AFTER_TEXT = "Officials said schools in three districts would stay closed until Thursday while engineers inspect."
+
+
+def _nested(depth: int) -> str:
+    return "<div>" * depth + f"<p>{_DEEP_TEXT}</p>" + "</div>" * depth + f"<p>{_AFTER_TEXT}</p>"
+
+
+@pytest.mark.parametrize("kind", ["page", "fragment"])
+def test_nesting_past_libxml2s_default_of_256_levels_keeps_all_text(kind):
+    # libxml2's default cap drops everything under level 256 and after it, with no error
+    markup = _nested(1500)
+    if kind == "page":
+        markup = f"<html><head><title>T</title></head><body><article>{markup}</article></body></html>"
+    result = ExtractStage(ExtractConfig()).process(_record(markup=markup, markup_kind=kind))
+    assert isinstance(result, Record)
+    assert _DEEP_TEXT in result.text and _AFTER_TEXT in result.text
+
+
+@pytest.mark.parametrize("kind", ["page", "fragment"])
+def test_nesting_past_the_parsers_limit_is_rejected_not_truncated(kind):
+    # the scan before parsing is told to allow it; the parser's own limit (2,048) still holds
+    stage = ExtractStage(ExtractConfig(max_nesting_depth=5000))
+    markup = _nested(2100)
+    if kind == "page":
+        markup = f"<html><body>{markup}</body></html>"
+    result = stage.process(_record(markup=markup, markup_kind=kind))
+    assert isinstance(result, Rejected) and result.reason is Reason.TOO_COMPLEX
+    assert "Excessive depth" in result.detail and "2048" in result.detail
+    with pytest.raises(MarkupTooComplex):
+        fragment_to_text(markup)
+    result = ExtractStage(ExtractConfig(enabled=False, max_nesting_depth=5000)).process(
+        _record(markup=markup, markup_kind=kind)
+    )
+    assert isinstance(result, Rejected) and result.reason is Reason.TOO_COMPLEX
+
+
+def test_parse_page_parses_as_trafilatura_does():
+    declared = '<?xml version="1.0" encoding="utf-8"?><html><body><p>Caf\u00e9 au lait</p></body></html>'
+    assert parse_page(declared).text_content() == "Caf\u00e9 au lait"  # a str lxml will not take: parsed as bytes
+    assert parse_page("   ") is None
+    assert parse_page("just some words, no markup") is None  # trafilatura's test: not HTML
+    assert parse_page("<html><body><p>a\x01b</p></body></html>").text_content() == "ab"  # invalid XML characters go
 
 
 def test_short_fragment_falls_back_to_its_own_structure():

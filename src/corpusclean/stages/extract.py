@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 import lxml.html
 import trafilatura
 from lxml import etree
+from trafilatura.utils import repair_faulty_html
 
 from corpusclean.config import DecodeConfig, ExtractConfig
 from corpusclean.limits import TimeLimitExceeded, html_shape, time_limit
@@ -26,8 +28,10 @@ from corpusclean.stages.decode import normalize_whitespace, repair_text
 
 __all__ = [
     "ExtractStage",
+    "MarkupTooComplex",
     "clean_title",
     "fragment_to_text",
+    "parse_page",
     "strip_wordpress_markup",
     "tree_to_text",
 ]
@@ -45,6 +49,75 @@ _SPACES = re.compile(r"\s+")
 #: the input are removed first, so the mark cannot be forged).
 _PARAGRAPH_MARK = "\ue000"
 _PARAGRAPH = re.compile(_PARAGRAPH_MARK)
+
+
+class MarkupTooComplex(ValueError):
+    """libxml2 stopped building the tree at one of its resource limits (nesting deeper than
+    2,048 levels): the rest of the document is missing from the tree, so no text of it is
+    trustworthy."""
+
+
+#: libxml2 keeps 256 levels of nesting by default and silently drops every element under the
+#: 256th level, and everything after it; ``huge_tree`` raises that to 2,048, past
+#: ``extract.max_nesting_depth``'s default. Reaching it is an error in the parser's log, checked
+#: after every parse. The other options are trafilatura's own (``trafilatura.utils.HTML_PARSER``).
+_PAGE_PARSER_OPTIONS = {
+    "collect_ids": False,
+    "default_doctype": False,
+    "encoding": "utf-8",
+    "remove_comments": True,
+    "remove_pis": True,
+    "huge_tree": True,
+}
+#: Parsers are per thread: the error log read after a parse is the parser's, not the call's.
+_parsers = threading.local()
+
+
+def _parser(kind: str) -> lxml.html.HTMLParser:
+    parser = getattr(_parsers, kind, None)
+    if parser is None:
+        parser = (
+            lxml.html.HTMLParser(**_PAGE_PARSER_OPTIONS) if kind == "page" else lxml.html.HTMLParser(huge_tree=True)
+        )
+        setattr(_parsers, kind, parser)
+    return parser
+
+
+def _check_resource_limits(parser: lxml.html.HTMLParser) -> None:
+    for entry in parser.error_log:
+        if entry.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+            raise MarkupTooComplex(f"the HTML parser stopped at line {entry.line}: {entry.message.strip()}")
+
+
+def parse_page(markup: str) -> lxml.html.HtmlElement | None:
+    """A page's tree, parsed as ``trafilatura.load_html`` parses a decoded page (same repairs,
+    same parser options, the same None for text that is not HTML), with libxml2's nesting limit
+    raised from 256 to 2,048 levels.
+
+    Raises :class:`MarkupTooComplex` when the parser stopped at a resource limit, instead of
+    returning the tree without the part it could not hold.
+    """
+    beginning = markup[:50].lower()
+    markup = repair_faulty_html(markup, beginning)
+    parser = _parser("page")
+    tree = None
+    try:
+        tree = lxml.html.fromstring(markup, parser=parser)
+    except ValueError:  # a str with an encoding declaration: lxml wants bytes
+        pass
+    except etree.ParserError:  # nothing but whitespace or comments
+        return None
+    else:
+        _check_resource_limits(parser)
+    if tree is None or len(tree) < 1:
+        try:
+            tree = lxml.html.fromstring(markup.encode("utf-8", "surrogatepass"), parser=parser)
+        except (ValueError, etree.ParserError):
+            return None
+        _check_resource_limits(parser)
+    if "html" not in beginning and len(tree) < 2:  # trafilatura's test of text that is not HTML
+        return None
+    return tree
 
 
 def strip_wordpress_markup(markup: str) -> str:
@@ -162,7 +235,8 @@ def fragment_to_text(markup: str) -> str:
     """Text of an HTML fragment from its own structure: block elements become paragraphs
     separated by a blank line, ``<br>`` a line break, list items ``- item`` lines, table rows
     ``cell | cell`` lines; source whitespace is a space (as a browser shows it), except in
-    ``<pre>``. Scripts, styles, embeds and forms are dropped.
+    ``<pre>``. Scripts, styles, embeds and forms are dropped. Raises :class:`MarkupTooComplex`
+    for a fragment nested past libxml2's limit (2,048 levels).
 
     This is how WordPress ``content.rendered`` and other fragments are extracted: a fragment is
     already the article body, and on the wpextract site trafilatura's page heuristics dropped
@@ -172,10 +246,12 @@ def fragment_to_text(markup: str) -> str:
     >>> fragment_to_text("<p>One\\n two<br>three</p><ul><li>a</li><li>b</li></ul><p>End.</p>")
     'One two\\nthree\\n\\n- a\\n- b\\n\\nEnd.'
     """
+    parser = _parser("fragment")
     try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+        root = lxml.html.fragment_fromstring(markup, create_parent="div", parser=parser)
     except (etree.ParserError, ValueError):
         return ""
+    _check_resource_limits(parser)
     for bad in root.xpath("//script|//style|//noscript|//iframe|//template|//form|//button|//svg|//object"):
         bad.drop_tree()
     for element in root.iter():
@@ -252,8 +328,11 @@ class ExtractStage:
     def _extract(self, markup: str, kind: str) -> tuple[str, dict[str, object]]:
         if kind == "fragment":
             return fragment_to_text(strip_wordpress_markup(markup)), {}
+        tree = parse_page(markup)
+        if tree is None:
+            return "", {}
         result = trafilatura.bare_extraction(
-            markup,
+            tree,
             with_metadata=True,
             include_comments=self.config.include_comments,
             include_tables=self.config.include_tables,
@@ -308,6 +387,8 @@ class ExtractStage:
                     text, metadata = self._extract(record.markup, record.markup_kind or "page")
         except TimeLimitExceeded as exc:
             return record.reject(self.name, Reason.TIMEOUT, f"extraction {exc} (extract.timeout_seconds)")
+        except MarkupTooComplex as exc:
+            return record.reject(self.name, Reason.TOO_COMPLEX, str(exc), text=None)
         text, fixes = self._repair(text)
         changes: dict[str, object] = {"markup": None, "markup_kind": None, "text": text}
         for key, value in metadata.items():  # values the reader set (WordPress fields) win
