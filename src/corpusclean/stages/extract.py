@@ -107,14 +107,12 @@ def parse_page(markup: str) -> lxml.html.HtmlElement | None:
         pass
     except etree.ParserError:  # nothing but whitespace or comments
         return None
-    else:
-        _check_resource_limits(parser)
     if tree is None or len(tree) < 1:
         try:
             tree = lxml.html.fromstring(markup.encode("utf-8", "surrogatepass"), parser=parser)
         except (ValueError, etree.ParserError):
             return None
-        _check_resource_limits(parser)
+    _check_resource_limits(parser)  # the log of the parse that made the tree
     if "html" not in beginning and len(tree) < 2:  # trafilatura's test of text that is not HTML
         return None
     return tree
