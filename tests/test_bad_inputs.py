@@ -18,7 +18,8 @@ import time
 import pytest
 
 from corpusclean import Pipeline, PipelineConfig, validate_output
-from corpusclean.limits import TimeLimitExceeded, html_shape, time_limit
+from corpusclean.errors import ConfigError
+from corpusclean.limits import TimeLimitExceeded, time_limit
 from tests.conftest import SAMPLE, read_dataset
 
 GOOD = (
@@ -135,11 +136,25 @@ def test_limits_are_configurable(tmp_path):
     assert report.by_reason == {"too_complex": 1}
     report = Pipeline().run([corpus], tmp_path / "default", workers=1)
     assert report.kept == 1
+    with pytest.raises(ConfigError, match="max_nesting_depth must be between 1 and 2048"):
+        PipelineConfig.from_dict({"extract": {"max_nesting_depth": 5000}})
 
 
-def test_html_shape_and_time_limit():
-    assert html_shape("<a><b><c/></b><img src=x><br></a>") == (5, 2)
-    assert html_shape("<p>unclosed <p>again <div>and <div>again") == (4, 2)
+def test_html_with_a_lone_surrogate_in_jsonl_comes_out_whole(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    page = (
+        f"<html><body><article><p>{GOOD}</p><p>Cut \ud83d here.</p><p>The last paragraph.</p></article></body></html>"
+    )
+    (corpus / "pages.jsonl").write_text(json.dumps({"id": "1", "html": page}) + "\n")
+    out = tmp_path / "out"
+    report = Pipeline().run([corpus], out, workers=1)
+    assert report.kept == 1
+    (row,) = read_dataset(out, "documents").to_pylist()
+    assert row["text"].endswith("Cut \ufffd here.\n\nThe last paragraph.") and "surrogates" in row["fixes"]
+
+
+def test_time_limit():
     with pytest.raises(TimeLimitExceeded):
         with time_limit(0.05):
             while True:

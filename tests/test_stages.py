@@ -16,6 +16,7 @@ from corpusclean.stages.extract import (
     ExtractStage,
     MarkupTooComplex,
     clean_title,
+    fragment_text,
     fragment_to_text,
     parse_page,
     strip_wordpress_markup,
@@ -95,8 +96,8 @@ def test_nesting_past_libxml2s_default_of_256_levels_keeps_all_text(kind):
 
 @pytest.mark.parametrize("kind", ["page", "fragment"])
 def test_nesting_past_the_parsers_limit_is_rejected_not_truncated(kind):
-    # the scan before parsing is told to allow it; the parser's own limit (2,048) still holds
-    stage = ExtractStage(ExtractConfig(max_nesting_depth=5000))
+    # the configured limit is the parser's own (2,048), its default: the parser enforces it
+    stage = ExtractStage(ExtractConfig())
     markup = _nested(2100)
     if kind == "page":
         markup = f"<html><body>{markup}</body></html>"
@@ -105,10 +106,37 @@ def test_nesting_past_the_parsers_limit_is_rejected_not_truncated(kind):
     assert "Excessive depth" in result.detail and "2048" in result.detail
     with pytest.raises(MarkupTooComplex):
         fragment_to_text(markup)
-    result = ExtractStage(ExtractConfig(enabled=False, max_nesting_depth=5000)).process(
-        _record(markup=markup, markup_kind=kind)
-    )
+    result = ExtractStage(ExtractConfig(enabled=False)).process(_record(markup=markup, markup_kind=kind))
     assert isinstance(result, Rejected) and result.reason is Reason.TOO_COMPLEX
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("kind", ["page", "fragment"])
+def test_a_lone_surrogate_does_not_cut_the_document_short(kind, enabled):
+    # libxml2 stops at the first lone surrogate (a JSON "\\ud83d" escape, say) and drops the rest
+    # of the document with no exception; the markup is repaired and parsed again instead
+    markup = f"<p>{_DEEP_TEXT}</p><p>Half an emoji \ud83d here.</p><pre>code \ud800</pre><p>{_AFTER_TEXT}</p>"
+    if kind == "page":
+        markup = f"<html><head><title>T</title></head><body><article>{markup}</article></body></html>"
+    result = ExtractStage(ExtractConfig(enabled=enabled)).process(_record(markup=markup, markup_kind=kind))
+    assert isinstance(result, Record) and _AFTER_TEXT in result.text
+    assert "Half an emoji \ufffd here." in result.text and "code \ufffd" in result.text
+    assert "surrogates" in result.fixes
+    paired = markup.replace("\ud83d", "\ud83d\ude00").replace("\ud800", "")  # a whole emoji: nothing to fix
+    result = ExtractStage(ExtractConfig(enabled=enabled)).process(_record(markup=paired, markup_kind=kind))
+    assert "Half an emoji \U0001f600 here." in result.text and "surrogates" not in result.fixes
+
+
+@pytest.mark.parametrize("character", ["\x07", "\x00", "\x1f", "\ufffe", "\x0b"])
+def test_fragments_with_characters_a_tree_cannot_hold_are_read_whole(character):
+    # lxml refuses them as element text: before, such a fragment was a stage_error row
+    markup = f"<p>{_DEEP_TEXT}</p><p>bell{character}here</p><pre>pre{character}x</pre><p>{_AFTER_TEXT}</p>"
+    text, fixes = fragment_text(markup)
+    assert _AFTER_TEXT in text and fixes == ("control_characters",)
+    assert ("bell here" in text) == (character == "\x0b") and ("bellhere" in text) == (character != "\x0b")
+    assert fragment_to_text(markup) == text
+    result = ExtractStage(ExtractConfig()).process(_record(markup=markup, markup_kind="fragment"))
+    assert isinstance(result, Record) and "control_characters" in result.fixes
 
 
 def test_parse_page_parses_as_trafilatura_does():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from corpusclean.errors import ConfigError
+from corpusclean.limits import PARSER_MAX_DEPTH
 from corpusclean.minhash import MinHashParams
 
 if sys.version_info >= (3, 11):
@@ -87,12 +88,22 @@ class ExtractConfig:
     favor_precision: bool = False
     #: HTML larger than this many characters is rejected ``too_large``.
     max_markup_bytes: int = 5_000_000
-    #: HTML nested deeper than this, or with more elements, is rejected ``too_complex``.
-    max_nesting_depth: int = 2000
+    #: HTML nested deeper than this many levels (the root is level 1), or with more elements,
+    #: is rejected ``too_complex``; at most ``PARSER_MAX_DEPTH`` (2,048), the HTML parser's own limit.
+    max_nesting_depth: int = PARSER_MAX_DEPTH
     max_elements: int = 200_000
     #: Extraction of one document taking longer than this many seconds is rejected ``timeout``
     #: (0: no limit).
     timeout_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_nesting_depth <= PARSER_MAX_DEPTH:
+            raise ConfigError(
+                f"extract.max_nesting_depth must be between 1 and {PARSER_MAX_DEPTH} (the HTML parser's own "
+                f"limit), got {self.max_nesting_depth}"
+            )
+        if self.max_elements < 1:
+            raise ConfigError(f"extract.max_elements must be at least 1, got {self.max_elements}")
 
 
 @dataclass(frozen=True)
