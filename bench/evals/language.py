@@ -10,6 +10,10 @@ Run from the repository root: ``python -m bench.evals.language [--per-language N
 2. Sample length: documents of about 5 kB made of sentences of one language; accuracy and time
    per document when only the first N characters are read, for several N. The stage's
    ``language.sample_chars`` default is chosen from this sweep.
+3. Detector speed: the stage's ``MatrixDetector`` against langdetect's own ``Detector`` from the
+   same seed on the same samples (the stage's first 1,000 characters of those documents), in the
+   same process, page by page in turn: time per sample, their ratio, and how many samples get the
+   same probabilities from both (all of them, or the stage is not langdetect any more).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from langdetect.detector_factory import DetectorFactory
 
 from bench.common import DEFAULT_DATA
 from corpusclean.config import LanguageConfig
-from corpusclean.stages.language import LanguageStage, normalize_language_code
+from corpusclean.stages.language import LanguageStage, MatrixDetector, load_matrix_factory, normalize_language_code
 
 SAMPLE_LENGTHS = (100, 250, 500, 1000, 2000, None)
 
@@ -108,6 +112,41 @@ def evaluate_sample_lengths(data: Path, per_language: int = 4) -> dict[str, dict
     return results
 
 
+def evaluate_detector_speed(
+    data: Path, per_language: int = 4, sample_chars: int = 1000, repeat: int = 3
+) -> dict[str, float]:
+    """Least time of ``repeat`` per sample for each detector, and the samples they agree on."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY
+
+    samples = [text[:sample_chars] for _, text in build_documents(data, per_language)]
+    plain = DetectorFactory()
+    plain.load_profile(PROFILES_DIRECTORY)
+    plain.set_seed(0)
+    matrix = load_matrix_factory(0)
+    detectors = {"langdetect": plain.create, "corpusclean": lambda: MatrixDetector(*matrix)}
+    best = {name: [float("inf")] * len(samples) for name in detectors}
+    answers: dict[str, list[list[tuple[str, float]]]] = {name: [] for name in detectors}
+    for round_ in range(repeat):
+        for index, sample in enumerate(samples):
+            for name, create in detectors.items():
+                started = time.perf_counter()
+                detector = create()
+                detector.append(sample)
+                probabilities = detector.get_probabilities()
+                best[name][index] = min(best[name][index], time.perf_counter() - started)
+                if round_ == 0:
+                    answers[name].append([(p.lang, p.prob) for p in probabilities])
+    ms = {name: sum(times) / len(samples) * 1000 for name, times in best.items()}
+    same = sum(a == b for a, b in zip(answers["corpusclean"], answers["langdetect"], strict=True))
+    return {
+        "samples": len(samples),
+        "langdetect_ms": ms["langdetect"],
+        "corpusclean_ms": ms["corpusclean"],
+        "ratio": ms["corpusclean"] / ms["langdetect"],
+        "same_probabilities": same,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -125,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {length:>5}  accuracy {row['accuracy']:.4f}  {row['ms_per_document']:.2f} ms/document  ({row['documents']} documents)"
         )
+    speed = evaluate_detector_speed(args.data)
+    print(
+        f"\ndetector on {speed['samples']} samples of 1,000 characters (least of 3 each): langdetect "
+        f"{speed['langdetect_ms']:.2f} ms, corpusclean {speed['corpusclean_ms']:.2f} ms ({speed['ratio']:.2f}x); "
+        f"same probabilities on {speed['same_probabilities']} of {speed['samples']}"
+    )
     return 0
 
 
