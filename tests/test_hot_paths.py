@@ -335,3 +335,150 @@ def test_ftfy_leaves_the_ascii_lines_the_fast_path_skips_as_they_are(line):
 
     if _FTFY_ASCII_WORK.search(line) is None:
         assert ftfy.fix_and_explain(line, FTFY_CONFIG)[0] == line
+
+
+# --- passages: token counts of all paragraphs of a batch at once ---------------------------------
+
+
+def _reference_passages(texts, min_words):
+    """``minhash.passages`` before the batched token counts, verbatim."""
+    from corpusclean.minhash import split_paragraphs, tokenize
+
+    doc_index, paragraph_index, kept = [], [], []
+    for doc, text in enumerate(texts):
+        for index, paragraph in enumerate(split_paragraphs(text)):
+            if len(tokenize(paragraph)) >= min_words:
+                doc_index.append(doc)
+                paragraph_index.append(index)
+                kept.append(paragraph)
+    return doc_index, paragraph_index, kept
+
+
+_TOKEN_PIECES = st.sampled_from(
+    ["word", "Ｆｕｌｌ", "STRASSE", "ß", "東京", "タワー", "서울", "ไทย", "2024", "_", "-", "'", "e\u0301", "\u0301",
+     "\ufb01", " ", "\n", "\r\n", "\r", "\u2028", "\x0b", "\u00a0", ".", "\ud800", "😀", "ǅ"]
+)  # fmt: skip
+token_text = st.lists(_TOKEN_PIECES, max_size=40).map("".join)
+
+
+@SETTINGS
+@given(st.lists(token_text, max_size=8), st.integers(min_value=0, max_value=6), st.booleans())
+def test_batched_token_counts_and_passages_equal_tokenize_one_by_one(texts, min_words, small_chunks):
+    from corpusclean import minhash
+
+    original = minhash._CHARS_PER_CHUNK
+    if small_chunks:  # chunks of a few texts, and texts longer than a chunk
+        minhash._CHARS_PER_CHUNK = 16
+    try:
+        assert minhash.token_counts(texts).tolist() == [len(minhash.tokenize(text)) for text in texts]
+        found = minhash.passages(texts, min_words)
+    finally:
+        minhash._CHARS_PER_CHUNK = original
+    assert (found.doc_index.tolist(), found.paragraph_index.tolist(), found.texts) == _reference_passages(
+        texts, min_words
+    )
+
+
+def test_batched_passages_equal_the_one_by_one_version_on_article_bodies():
+    from corpusclean import minhash
+
+    path = requires_shared_data("scrapinghub-aeb", "ground-truth.json.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        bodies = [case["articleBody"] for case in json.load(handle).values()]
+    found = minhash.passages(bodies, minhash.DEFAULT_PASSAGE_MIN_WORDS)
+    expected = _reference_passages(bodies, minhash.DEFAULT_PASSAGE_MIN_WORDS)
+    assert len(found.texts) > 1000
+    assert (found.doc_index.tolist(), found.paragraph_index.tolist(), found.texts) == expected
+
+
+# --- remove_boilerplate: rules prefiltered by the document's hints -------------------------------
+
+
+def _reference_remove_boilerplate(text, rules):
+    """``boilerplate.remove_boilerplate`` before the document-level prefilter, verbatim."""
+    from corpusclean.records import Removal
+
+    line_rules = [r for r in rules if r.scope == "line"]
+    inline_rules = [r for r in rules if r.scope == "inline"]
+    removed = []
+    kept = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            kept.append(line)
+            continue
+        lowered = line.lower()
+        for inline in inline_rules:
+            if not inline.may_match(lowered):
+                continue
+            for match in inline.pattern.finditer(line):
+                if match.group(0).strip():
+                    removed.append(Removal(inline.id, match.group(0).strip(), number))
+            line = inline.pattern.sub("", line)
+            lowered = line.lower()
+        stripped = line.strip()
+        rule = next(
+            (
+                r
+                for r in line_rules
+                if len(stripped) <= r.max_chars and r.may_match(lowered) and r.pattern.fullmatch(stripped)
+            ),
+            None,
+        )
+        if rule is not None:
+            removed.append(Removal(rule.id, stripped, number))
+        elif stripped:
+            kept.append(line)
+    if not removed:
+        return text, ()
+    return normalize_whitespace("\n".join(kept))[0], tuple(removed)
+
+
+def _news_rules():
+    from corpusclean.config import BoilerplateConfig
+    from corpusclean.stages.boilerplate import load_rules
+
+    return load_rules(BoilerplateConfig())
+
+
+def test_boilerplate_prefilter_gives_what_every_rule_on_every_line_gave():
+    from bench.evals import boilerplate
+    from corpusclean.stages.boilerplate import remove_boilerplate
+
+    requires_shared_data("scrapinghub-aeb", "ground-truth.json.gz")
+    data = requires_shared_data("trafilatura-eval", "cases.jsonl").parents[1]
+    documents = [document.text for document in boilerplate.build_dataset(data, seed=0).documents]
+    rules = _news_rules()
+    results = [remove_boilerplate(text, rules) for text in documents]
+    assert sum(len(removals) for _, removals in results) > 700  # 798 removals, of every rule kind
+    assert results == [_reference_remove_boilerplate(text, rules) for text in documents]
+
+
+def test_boilerplate_prefilter_tries_every_rule_on_a_line_an_inline_rule_shortened(tmp_path):
+    from corpusclean.config import BoilerplateConfig
+    from corpusclean.stages.boilerplate import load_rules, remove_boilerplate
+
+    # removing the credit joins "cook" and "ies" into a hint the document did not hold
+    (tmp_path / "rules.toml").write_text(
+        '[[rule]]\nid = "x.credit"\nscope = "inline"\npattern = "\\\\[credit\\\\]"\ncontains = ["["]\n'
+        '[[rule]]\nid = "x.cookies"\nscope = "line"\npattern = "we use cook.*"\ncontains = ["cookies"]\n'
+    )
+    rules = load_rules(BoilerplateConfig(rule_packs=(), rule_files=(str(tmp_path / "rules.toml"),)))
+    text = "Body line.\nwe use cook[credit]ies here\nEnd."
+    assert remove_boilerplate(text, rules) == _reference_remove_boilerplate(text, rules)
+    assert remove_boilerplate(text, rules)[0] == "Body line.\nEnd."
+
+
+_BOILERPLATE_PIECES = st.sampled_from(
+    ["Also read: ", "Read more", "[Photo/Xinhua]", "(AP Photo/Jane Doe)", "© 2024 Example", "share", "Facebook",
+     "Twitter", " | ", "Getty Images", "John Smith/", "Advertisement", "来源：新华社", "Story text.", "\n", "\n\n",
+     "comments", "(", ")", "[", "]", "Σ", "İ", "cookie", "we use cookies", "—Jane Doe, reporter"]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(st.lists(_BOILERPLATE_PIECES, max_size=30).map("".join))
+def test_boilerplate_prefilter_equals_the_reference(text):
+    from corpusclean.stages.boilerplate import remove_boilerplate
+
+    rules = _news_rules()
+    assert remove_boilerplate(text, rules) == _reference_remove_boilerplate(text, rules)

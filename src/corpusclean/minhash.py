@@ -123,6 +123,7 @@ __all__ = [
     "signatures",
     "split_paragraphs",
     "to_lean_minhash",
+    "token_counts",
     "tokenize",
     "verify_pairs",
 ]
@@ -337,6 +338,31 @@ def tokenize(text: str) -> list[str]:
         return []
     starts, ends = _token_bounds(_classify(_codepoints(normalized)))
     return [normalized[start:end] for start, end in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def token_counts(texts: Sequence[str]) -> np.ndarray:
+    """``len(tokenize(text))`` for each text, for the whole batch in a few array passes: the
+    normalized texts joined by line breaks (separators, so no token spans two texts; NFKC and
+    casefold are applied text by text) in chunks of about ``_CHARS_PER_CHUNK`` characters, and
+    the token starts counted between the texts' ends.
+
+    >>> token_counts(["Hello, World!", "", "東京 tower", "a-b-c"]).tolist()
+    [2, 0, 3, 3]
+    """
+    normalized = [normalize_text(text) for text in texts]
+    counts = np.zeros(len(normalized), dtype=np.int64)
+    start = 0
+    while start < len(normalized):
+        stop, length = start, 0
+        while stop < len(normalized) and (stop == start or length + len(normalized[stop]) < _CHARS_PER_CHUNK):
+            length += len(normalized[stop]) + 1
+            stop += 1
+        chunk = normalized[start:stop]
+        starts, _ = _token_bounds(_classify(_codepoints("\n".join(chunk) + "\n")))
+        ends = np.cumsum(np.fromiter((len(text) + 1 for text in chunk), dtype=np.int64, count=len(chunk)))
+        counts[start:stop] = np.diff(np.searchsorted(starts, ends, side="left"), prepend=0)
+        start = stop
+    return counts
 
 
 # --- hashing primitives ------------------------------------------------------------------------
@@ -922,14 +948,18 @@ def passages(texts: Sequence[str], min_words: int = DEFAULT_PASSAGE_MIN_WORDS) -
     """
     doc_index: list[int] = []
     paragraph_index: list[int] = []
-    kept: list[str] = []
+    paragraphs: list[str] = []
     for doc, text in enumerate(texts):
-        for index, paragraph in enumerate(split_paragraphs(text)):
-            if len(tokenize(paragraph)) >= min_words:
-                doc_index.append(doc)
-                paragraph_index.append(index)
-                kept.append(paragraph)
-    return Passages(np.array(doc_index, dtype=np.int64), np.array(paragraph_index, dtype=np.int64), kept)
+        found = split_paragraphs(text)
+        doc_index += [doc] * len(found)
+        paragraph_index += range(len(found))
+        paragraphs += found
+    long_enough = np.flatnonzero(token_counts(paragraphs) >= min_words)
+    return Passages(
+        np.array(doc_index, dtype=np.int64)[long_enough],
+        np.array(paragraph_index, dtype=np.int64)[long_enough],
+        [paragraphs[i] for i in long_enough.tolist()],
+    )
 
 
 def passage_clusters(

@@ -118,6 +118,12 @@ def remove_boilerplate(text: str, rules: Sequence[Rule]) -> tuple[str, tuple[Rem
     """
     line_rules = [r for r in rules if r.scope == "line"]
     inline_rules = [r for r in rules if r.scope == "inline"]
+    # the rules whose hints the document holds somewhere: no other rule can match one of its
+    # lines as it is (a line that an inline rule shortened, which could join two pieces into a
+    # hint, is tried with every rule after that)
+    lowered_text = text.lower()
+    document_line_rules = [r for r in line_rules if r.may_match(lowered_text)]
+    in_document = [r.may_match(lowered_text) for r in inline_rules]
     removed: list[Removal] = []
     kept: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):
@@ -127,19 +133,22 @@ def remove_boilerplate(text: str, rules: Sequence[Rule]) -> tuple[str, tuple[Rem
         # inline fragments first, so that a line left holding only boilerplate is then
         # removed by a line rule in the same pass (one pass is enough: idempotent)
         lowered = line.lower()
-        for inline in inline_rules:
-            if not inline.may_match(lowered):
+        candidates = document_line_rules
+        for inline, hinted in zip(inline_rules, in_document, strict=True):
+            if not (hinted or candidates is line_rules) or not inline.may_match(lowered):
                 continue
-            for match in inline.pattern.finditer(line):
-                if match.group(0).strip():
-                    removed.append(Removal(inline.id, match.group(0).strip(), number))
+            matches = [match.group(0).strip() for match in inline.pattern.finditer(line)]
+            if not matches:
+                continue
+            removed.extend(Removal(inline.id, match, number) for match in matches if match)
             line = inline.pattern.sub("", line)
             lowered = line.lower()
+            candidates = line_rules
         stripped = line.strip()
         rule = next(
             (
                 r
-                for r in line_rules
+                for r in candidates
                 if len(stripped) <= r.max_chars and r.may_match(lowered) and r.pattern.fullmatch(stripped)
             ),
             None,
