@@ -3,8 +3,9 @@
 Sizes are checked before work starts; the shape of HTML (nesting depth, number of elements) is
 checked on the parsed tree (``stages/extract.py``: the parser itself stops at
 :data:`PARSER_MAX_DEPTH` levels, and the size limit bounds what it builds); extraction time is
-bounded by a timer that interrupts the extraction (POSIX interval timer, so only where signals can be delivered: the main
-thread of a process, which is where the engines run stages; elsewhere no time limit applies).
+bounded by a timer that interrupts the extraction (POSIX interval timer, so only where signals
+can be delivered: the main thread of a process, which is where the engines run stages; elsewhere
+no time limit applies).
 """
 
 from __future__ import annotations

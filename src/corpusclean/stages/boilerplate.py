@@ -133,9 +133,9 @@ def remove_boilerplate(text: str, rules: Sequence[Rule]) -> tuple[str, tuple[Rem
         # inline fragments first, so that a line left holding only boilerplate is then
         # removed by a line rule in the same pass (one pass is enough: idempotent)
         lowered = line.lower()
-        candidates = document_line_rules
+        shortened = False  # by an inline rule: from then on every rule is tried
         for inline, hinted in zip(inline_rules, in_document, strict=True):
-            if not (hinted or candidates is line_rules) or not inline.may_match(lowered):
+            if not (hinted or shortened) or not inline.may_match(lowered):
                 continue
             matches = [match.group(0).strip() for match in inline.pattern.finditer(line)]
             if not matches:
@@ -143,12 +143,12 @@ def remove_boilerplate(text: str, rules: Sequence[Rule]) -> tuple[str, tuple[Rem
             removed.extend(Removal(inline.id, match, number) for match in matches if match)
             line = inline.pattern.sub("", line)
             lowered = line.lower()
-            candidates = line_rules
+            shortened = True
         stripped = line.strip()
         rule = next(
             (
                 r
-                for r in candidates
+                for r in (line_rules if shortened else document_line_rules)
                 if len(stripped) <= r.max_chars and r.may_match(lowered) and r.pattern.fullmatch(stripped)
             ),
             None,

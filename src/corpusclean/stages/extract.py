@@ -63,8 +63,9 @@ class MarkupTooComplex(ValueError):
 
 #: libxml2 keeps 256 levels of nesting by default and silently drops every element under the
 #: 256th level, and everything after it; ``huge_tree`` raises that to 2,048
-#: (``limits.PARSER_MAX_DEPTH``, ``extract.max_nesting_depth``'s default). Reaching it is an error in the parser's log, checked
-#: after every parse. The other options are trafilatura's own (``trafilatura.utils.HTML_PARSER``).
+#: (``limits.PARSER_MAX_DEPTH``, ``extract.max_nesting_depth``'s default). Reaching it is an
+#: error in the parser's log, checked after every parse. The other options are trafilatura's own
+#: (``trafilatura.utils.HTML_PARSER``).
 _PAGE_PARSER_OPTIONS = {
     "collect_ids": False,
     "default_doctype": False,
@@ -347,9 +348,8 @@ def _parse_fragment_once(markup: str) -> tuple[lxml.html.HtmlElement | None, boo
     parser = _parser("fragment")
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div", parser=parser)
-    except (etree.ParserError, ValueError):
-        return None, False
-    except AssertionError:  # lxml's "too many bodies: []": an <html> with no body, so no text
+    # AssertionError: lxml's "too many bodies: []", an <html> with no body, so no text
+    except (etree.ParserError, ValueError, AssertionError):
         return None, False
     return root, _parse_was_cut_short(parser)
 
