@@ -159,8 +159,9 @@ class MatrixDetector(Detector):
             if ch != " " and ch in known:  # the 1-gram: the character just added
                 append(ch)
             if len(grams) >= 2:
-                if grams[-2:] in known:
-                    append(grams[-2:])
+                pair = grams[-2:]
+                if pair in known:
+                    append(pair)
                 if len(grams) == 3 and grams in known:
                     append(grams)
         return result
