@@ -247,11 +247,12 @@ def test_stage_rejects_trees_over_its_limits_as_too_complex():
         assert isinstance(ExtractStage(off).process(fragment), Rejected) == rejected_as
 
 
-# --- fix_with_ftfy: ASCII lines that ftfy cannot change skip it ----------------------------------
+# --- fix_with_ftfy: lines that ftfy cannot change skip it ---------------------------------------
 
 
 def _reference_fix_with_ftfy(text: str, fix_mojibake: bool = True, by_line: bool = True) -> tuple[str, tuple[str, ...]]:
-    """``decode.fix_with_ftfy`` before the ASCII fast path, verbatim."""
+    """``decode.fix_with_ftfy`` before its fast paths (ASCII lines, then lines that cannot look
+    like mojibake), verbatim."""
     import ftfy
 
     from corpusclean.stages.decode import _FTFY_FIX_NAMES, FTFY_CONFIG
@@ -313,13 +314,39 @@ _FTFY_PIECES = st.sampled_from(
         "\ud83d",
         "Ã",
         "Â ",
+        # non-ASCII lines: typography, other scripts, accents, with and without mojibake
+        "\u2019s ",
+        "\u2014",
+        "\u2026",
+        "\u00ab\u00bb",
+        "\u00a0",
+        "Привет мир ",
+        "ВЂ",
+        "вЂ™",
+        "Ð¿Ñ€Ð¸Ð²ÐµÑ‚ ",
+        "日本語 ",
+        "naïve ",
+        "Ã¼ber ",
+        "Ã\xa0 ",
+        "\u00e9\u00ab1",
+        "\u00a3\u00e9",
+        "\u0301",
+        "\u200b",
+        "\u2060",
+        "\ufeff",
+        "\ufffd",
+        "\ue000",
+        "€",
+        "×²",
+        "√±",
+        "Ø§Ù",
     ]
 )
 
 
 @SETTINGS
 @given(st.lists(st.one_of(_FTFY_PIECES, st.characters(max_codepoint=0x7F)), max_size=40).map("".join), st.booleans())
-def test_fix_with_ftfy_gives_what_it_gave_before_the_ascii_fast_path(text, fix_mojibake):
+def test_fix_with_ftfy_gives_what_it_gave_before_the_fast_paths(text, fix_mojibake):
     from corpusclean.stages.decode import fix_with_ftfy
 
     for by_line in (True, False):
@@ -335,6 +362,83 @@ def test_ftfy_leaves_the_ascii_lines_the_fast_path_skips_as_they_are(line):
 
     if _FTFY_ASCII_WORK.search(line) is None:
         assert ftfy.fix_and_explain(line, FTFY_CONFIG)[0] == line
+
+
+def _badness_alphabet() -> str:
+    """Every character that ftfy's mojibake regex names, and ASCII."""
+    from corpusclean.stages.decode import _badness_positions
+
+    characters = {chr(code) for code in range(0x80)}
+    for positions in _badness_positions() or ():
+        for position in positions:
+            characters |= position
+    return "".join(sorted(characters))
+
+
+_BADNESS_ALPHABET = _badness_alphabet()
+
+
+def test_the_mojibake_regex_is_read_into_positions():
+    from ftfy.badness import BADNESS_RE
+
+    from corpusclean.stages.decode import _BADNESS_BITS, _badness_positions
+
+    alternatives = _badness_positions()
+    assert alternatives is not None and _BADNESS_BITS is not None
+    assert len(alternatives) == BADNESS_RE.pattern.count("\n    |") + 1
+    assert 0 not in _BADNESS_BITS[2]  # every alternative needs a non-ASCII character
+
+
+@SETTINGS
+@given(
+    st.lists(st.one_of(st.text(alphabet=_BADNESS_ALPHABET, min_size=1, max_size=3), _FTFY_PIECES), max_size=30).map(
+        "".join
+    )
+)
+def test_a_line_the_mojibake_check_passes_is_not_bad(line):
+    from ftfy.badness import is_bad
+
+    from corpusclean.stages.decode import _may_look_like_mojibake
+
+    if is_bad(line):
+        assert _may_look_like_mojibake(line)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(st.text(alphabet=_BADNESS_ALPHABET, min_size=1, max_size=3), _FTFY_PIECES, st.text(max_size=3)),
+        max_size=30,
+    ).map("".join)
+)
+def test_ftfy_leaves_the_lines_the_fast_paths_skip_as_they_are(line):
+    import ftfy
+
+    from corpusclean.stages.decode import FTFY_CONFIG, _ftfy_leaves_alone
+
+    line = line.replace("\n", " ")
+    if _ftfy_leaves_alone(line):
+        for config in (FTFY_CONFIG, FTFY_CONFIG._replace(unescape_html=False)):
+            assert ftfy.fix_and_explain(line, config) == (line, [])
+
+
+def test_fix_with_ftfy_gives_what_it_gave_before_on_the_labelled_texts():
+    """The mojibake cases, the gold bodies of the news pages and sentences in 75 languages."""
+    from corpusclean.stages.decode import _ftfy_leaves_alone, fix_with_ftfy
+
+    texts = []
+    with open(requires_shared_data("ftfy-mojibake", "cases.jsonl"), encoding="utf-8") as handle:
+        for line in handle:
+            texts.extend(value for value in json.loads(line).values() if isinstance(value, str))
+    with gzip.open(requires_shared_data("scrapinghub-aeb", "ground-truth.json.gz"), "rt", encoding="utf-8") as handle:
+        texts.extend(page["articleBody"] for page in json.load(handle).values())
+    with gzip.open(requires_shared_data("lingua-langid", "sentences.jsonl.gz"), "rt", encoding="utf-8") as handle:
+        texts.extend(json.loads(line)["input"] for index, line in enumerate(handle) if index % 20 == 0)
+    lines = [line for text in texts for line in text.splitlines(keepends=True) if not line.isascii()]
+    skipped = sum(map(_ftfy_leaves_alone, lines))
+    assert len(lines) > 3000 and 0.3 * len(lines) < skipped < len(lines)
+    for text in texts:
+        assert fix_with_ftfy(text) == _reference_fix_with_ftfy(text)
 
 
 # --- passages: token counts of all paragraphs of a batch at once ---------------------------------
