@@ -498,8 +498,14 @@ def test_batched_passages_equal_the_one_by_one_version_on_article_bodies():
 # --- remove_boilerplate: rules prefiltered by the document's hints -------------------------------
 
 
+def _reference_may_match(rule, lowered_line):
+    """``Rule.may_match`` before ``ends_with``, verbatim."""
+    return not rule.contains or any(hint in lowered_line for hint in rule.contains)
+
+
 def _reference_remove_boilerplate(text, rules):
-    """``boilerplate.remove_boilerplate`` before the document-level prefilter, verbatim."""
+    """``boilerplate.remove_boilerplate`` before the document-level prefilter and the
+    ``ends_with`` pre-check, verbatim."""
     from corpusclean.records import Removal
 
     line_rules = [r for r in rules if r.scope == "line"]
@@ -512,7 +518,7 @@ def _reference_remove_boilerplate(text, rules):
             continue
         lowered = line.lower()
         for inline in inline_rules:
-            if not inline.may_match(lowered):
+            if not _reference_may_match(inline, lowered):
                 continue
             for match in inline.pattern.finditer(line):
                 if match.group(0).strip():
@@ -524,7 +530,7 @@ def _reference_remove_boilerplate(text, rules):
             (
                 r
                 for r in line_rules
-                if len(stripped) <= r.max_chars and r.may_match(lowered) and r.pattern.fullmatch(stripped)
+                if len(stripped) <= r.max_chars and _reference_may_match(r, lowered) and r.pattern.fullmatch(stripped)
             ),
             None,
         )
@@ -575,7 +581,11 @@ def test_boilerplate_prefilter_tries_every_rule_on_a_line_an_inline_rule_shorten
 _BOILERPLATE_PIECES = st.sampled_from(
     ["Also read: ", "Read more", "[Photo/Xinhua]", "(AP Photo/Jane Doe)", "© 2024 Example", "share", "Facebook",
      "Twitter", " | ", "Getty Images", "John Smith/", "Advertisement", "来源：新华社", "Story text.", "\n", "\n\n",
-     "comments", "(", ")", "[", "]", "Σ", "İ", "cookie", "we use cookies", "—Jane Doe, reporter"]
+     "comments", "(", ")", "[", "]", "Σ", "İ", "cookie", "we use cookies", "—Jane Doe, reporter",
+     # captions that end with an agency credit (news.getty_credit and its ends_with)
+     "Jane Doe / Getty Images", "Name/AFP via Getty Images", "Photographer: John Smith/Bloomberg", " / AP",
+     "/", "Reuters", "REUTERS", "getty \t images", ".", "  ", "EPA-EFE", "Anadolu  Agency", " | Shutterstock",
+     "Picture Alliance", "ap", "AP.", "happen", "Mary Major/"]
 )  # fmt: skip
 
 

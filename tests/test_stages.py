@@ -9,7 +9,7 @@ import pytest
 
 from corpusclean.config import BoilerplateConfig, ExtractConfig, LanguageConfig
 from corpusclean.errors import ConfigError
-from corpusclean.records import Reason, Record, Rejected
+from corpusclean.records import Reason, Record, Rejected, Removal
 from corpusclean.stages.boilerplate import BoilerplateStage, load_rules, remove_boilerplate
 from corpusclean.stages.dedup import content_hash, find_exact_duplicates
 from corpusclean.stages.extract import (
@@ -220,6 +220,22 @@ def test_user_rules_extend_override_and_disable(tmp_path):
     bad.write_text('[[rule]]\nid = "x"\npattern = "("\n')
     with pytest.raises(ConfigError, match="invalid pattern"):
         load_rules(BoilerplateConfig(rule_files=(str(bad),)))
+
+
+def test_a_user_rule_with_ends_with_is_tried_only_on_lines_that_end_so(tmp_path):
+    rules_file = tmp_path / "mine.toml"
+    rules_file.write_text(
+        '[[rule]]\nid = "mine.credit"\nscope = "inline"\npattern = "\\\\s*/\\\\s*wire\\\\s+service\\\\.?\\\\s*$"\n'
+        'ends_with = ["Wire  Service"]\n'
+    )
+    (rule,) = load_rules(BoilerplateConfig(rule_packs=(), rule_files=(str(rules_file),)))
+    assert rule.ends_with == ("wire service",)
+    assert rule.may_match("a caption / wire \t service.  ") and not rule.may_match("wire service said / more")
+    text = "A caption / Wire   Service.\nThe wire service said so."
+    assert remove_boilerplate(text, (rule,)) == (
+        "A caption\nThe wire service said so.",
+        (Removal("mine.credit", "/ Wire   Service.", 1),),
+    )
 
 
 def test_language_detection():

@@ -33,7 +33,7 @@ else:  # pragma: no cover
 
 __all__ = ["BoilerplateStage", "Rule", "load_rules", "remove_boilerplate"]
 
-_RULE_KEYS = {"id", "scope", "pattern", "description", "max_chars", "case_sensitive", "contains"}
+_RULE_KEYS = {"id", "scope", "pattern", "description", "max_chars", "case_sensitive", "contains", "ends_with"}
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,22 @@ class Rule:
     #: Lower-case strings of which a line must contain one for the pattern to be tried at all
     #: (a cheap pre-check: patterns that start with wildcards are slow on every line).
     contains: tuple[str, ...] = ()
+    #: Lower-case strings of which the line must end with one, once lower-cased, with runs of
+    #: whitespace made one space and the trailing whitespace and one final period removed: for
+    #: patterns anchored at the end of the line, which are otherwise tried at every position.
+    ends_with: tuple[str, ...] = ()
+
+    def may_occur_in(self, lowered_text: str) -> bool:
+        """Whether a line of ``lowered_text`` (a whole document, lower-cased) can hold a hint."""
+        return not self.contains or any(hint in lowered_text for hint in self.contains)
 
     def may_match(self, lowered_line: str) -> bool:
-        return not self.contains or any(hint in lowered_line for hint in self.contains)
+        if self.contains and not any(hint in lowered_line for hint in self.contains):
+            return False
+        if self.ends_with:
+            tail = " ".join(lowered_line.split())
+            return tail.removesuffix(".").rstrip().endswith(self.ends_with)
+        return True
 
 
 def _parse_rules(data: dict[str, Any], origin: str) -> list[Rule]:
@@ -78,6 +91,7 @@ def _parse_rules(data: dict[str, Any], origin: str) -> list[Rule]:
                 description=raw.get("description", ""),
                 max_chars=int(raw.get("max_chars", 200)),
                 contains=tuple(str(hint).lower() for hint in raw.get("contains", ())),
+                ends_with=tuple(" ".join(str(end).lower().split()) for end in raw.get("ends_with", ())),
             )
         )
     return rules
@@ -122,8 +136,8 @@ def remove_boilerplate(text: str, rules: Sequence[Rule]) -> tuple[str, tuple[Rem
     # lines as it is (a line that an inline rule shortened, which could join two pieces into a
     # hint, is tried with every rule after that)
     lowered_text = text.lower()
-    document_line_rules = [r for r in line_rules if r.may_match(lowered_text)]
-    in_document = [r.may_match(lowered_text) for r in inline_rules]
+    document_line_rules = [r for r in line_rules if r.may_occur_in(lowered_text)]
+    in_document = [r.may_occur_in(lowered_text) for r in inline_rules]
     removed: list[Removal] = []
     kept: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):
