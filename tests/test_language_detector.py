@@ -80,3 +80,15 @@ def test_the_stage_answers_as_plain_langdetect(detectors):
         best.append(text)
         expected = best.get_probabilities()[0]
         assert stage.detect(text) == (normalize_language_code(expected.lang), round(float(expected.prob), 6))
+
+
+def test_draws_read_ahead_are_the_generators_own_and_the_fallback_gives_the_same(detectors, monkeypatch):
+    from corpusclean.stages import language
+
+    assert language._draws_match_python()  # on this Python the trials read the draws ahead
+    requires_shared_data("lingua-langid", "sentences.jsonl.gz")
+    sentences = [case["input"] for case in load_sentences(DATA, per_language=3)]
+    documents = [text[:1000] for _, text in build_documents(DATA, per_language=1)][:20]
+    _assert_same(detectors, sentences + documents)
+    monkeypatch.setattr(language, "_DRAWS_MATCH_PYTHON", False)  # each draw a call of the generator
+    _assert_same(detectors, sentences + documents)
