@@ -226,8 +226,9 @@ def _may_look_like_mojibake(segment: str) -> bool:
 
 
 #: What the fixes of :data:`FTFY_CONFIG` other than the mojibake repair act on: ``&`` (entities),
-#: ftfy's ``CONTROL_CHARS`` (the terminal escapes and ``\r`` among them), the other line breaks of
-#: ``fix_line_breaks``, C1 controls and the surrogates. (Widths, ligatures and quotes are off.)
+#: ftfy's ``CONTROL_CHARS``, the escape that starts a terminal escape, the line breaks of
+#: ``fix_line_breaks`` (``\r``, U+2028, U+2029; U+0085 is a C1 control), C1 controls and the
+#: surrogates. (Widths, ligatures and quotes are off.)
 _FTFY_OTHER_WORK = re.compile(
     "["
     + "".join(re.escape(ch) for ch in sorted(set(map(chr, CONTROL_CHARS)) | {"&", "\r", "\x1b", "\u2028", "\u2029"}))

@@ -11,10 +11,11 @@ at a time. :class:`MatrixDetector` is langdetect's detector with those loops mad
 profiles as rows of a numpy matrix, the characters normalized in one ``str.translate``, the
 counts of the cleaning step by regular expressions, the n-grams found over arrays of code
 points, the generator's draws read ahead with numpy's Mersenne Twister (checked once against
-the running Python's ``random``; the trials call the generator themselves when it differs). The same random draws in the same order,
-the same products and divisions element by element, so the same probabilities to the last bit
-(tested against plain langdetect in ``tests/test_language_detector.py``), in about half the
-time (``python -m bench.evals.language``).
+the running Python's ``random``; the trials call the generator themselves when it differs).
+The same random draws in the same order, the same products and divisions element by element,
+so the same probabilities to the last bit (tested against plain langdetect in
+``tests/test_language_detector.py``), in less than half the time
+(``python -m bench.evals.language``).
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ class _MatrixFactory(DetectorFactory):
                 values.append(1.0 * profile.freq.get(word) / profile.n_words[length - 1])
 
     def gram_table(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-        """For n = 1, 2, 3: the known n-grams as sorted integer codes (:func:`_gram_codes`) and
-        their rows, built once."""
+        """For n = 1, 2, 3: the known n-grams as sorted integer codes (the code points of their
+        characters, 21 bits each, first character highest) and their rows, built once."""
         table = getattr(self, "_gram_table", None)
         if table is None:
             by_length: list[list[tuple[int, int]]] = [[], [], []]
